@@ -36,7 +36,7 @@ func decode(t *testing.T, annexB []byte) []byte {
 	if err := os.WriteFile(file, annexB, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(ff, "-hide_banner", "-loglevel", "error", "-xerror",
+	cmd := exec.Command(ff, "-hide_banner", "-loglevel", "error", "-xerror", "-err_detect", "explode",
 		"-f", "h264", "-i", file, "-f", "rawvideo", "-pix_fmt", "yuv420p", "-")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

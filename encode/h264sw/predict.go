@@ -1,6 +1,9 @@
 package h264sw
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+)
 
 // Intra 16x16 luma prediction modes (H.264 8.3.3); plane is not tried.
 const (
@@ -16,8 +19,32 @@ const (
 	chromaVertical   = 2
 )
 
-// flatRow reports whether every sample of row equals v.
+const splat = 0x0101010101010101
+
+func load64(b []byte) uint64 { return binary.LittleEndian.Uint64(b) }
+
+// equalRow reports whether the first n (4, 8 or 16) bytes of a and b match.
+func equalRow(a, b []byte, n int) bool {
+	switch n {
+	case 16:
+		return load64(a[:8]) == load64(b[:8]) && load64(a[8:16]) == load64(b[8:16])
+	case 8:
+		return load64(a[:8]) == load64(b[:8])
+	}
+	return bytes.Equal(a[:n], b[:n])
+}
+
+// flatRow reports whether every sample of row (4, 8 or 16 long) equals v.
 func flatRow(row []byte, v byte) bool {
+	x := uint64(v) * splat
+	switch len(row) {
+	case 16:
+		return load64(row[:8]) == x && load64(row[8:16]) == x
+	case 8:
+		return load64(row[:8]) == x
+	case 4:
+		return binary.LittleEndian.Uint32(row[:4]) == uint32(x)
+	}
 	return row[0] == v && bytes.Equal(row[1:], row[:len(row)-1])
 }
 
@@ -26,7 +53,7 @@ func flatRow(row []byte, v byte) bool {
 func predictsVertical(pl []byte, stride, off, n int) bool {
 	top := pl[off-stride : off-stride+n]
 	for r := 0; r < n; r++ {
-		if !bytes.Equal(pl[off+r*stride:off+r*stride+n], top) {
+		if !equalRow(pl[off+r*stride:], top, n) {
 			return false
 		}
 	}
@@ -45,11 +72,41 @@ func predictsHorizontal(pl []byte, stride, off, n int) bool {
 	return true
 }
 
-// isFlat reports whether the w x h block at off is filled with v.
+// isFlat reports whether the w x h block at off is filled with v; w is 4,
+// 8 or 16.
 func isFlat(pl []byte, stride, off, w, h int, v byte) bool {
+	x := uint64(v) * splat
+	switch w {
+	case 16:
+		for r := 0; r < h; r++ {
+			row := pl[off+r*stride : off+r*stride+16]
+			if load64(row[:8]) != x || load64(row[8:]) != x {
+				return false
+			}
+		}
+	case 8:
+		for r := 0; r < h; r++ {
+			if load64(pl[off+r*stride:off+r*stride+8]) != x {
+				return false
+			}
+		}
+	default:
+		for r := 0; r < h; r++ {
+			if !flatRow(pl[off+r*stride:off+r*stride+w], v) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// sameBlock reports whether the w x h blocks (w 8 or 16) at off in a and b
+// are identical.
+func sameBlock(a, b []byte, stride, off, w, h int) bool {
 	for r := 0; r < h; r++ {
 		o := off + r*stride
-		if !flatRow(pl[o:o+w], v) {
+		ra, rb := a[o:o+w], b[o:o+w]
+		if load64(ra[:8]) != load64(rb[:8]) || (w == 16 && load64(ra[8:16]) != load64(rb[8:16])) {
 			return false
 		}
 	}
@@ -101,6 +158,10 @@ func lumaMode(pl []byte, stride, off int, left, top bool) (int, bool) {
 // reproduces the 8x8 block at off exactly. Each 4x4 quarter has its own DC
 // with its own preference between the top and left neighbours.
 func chromaDCExact(pl []byte, stride, off int, left, top bool) bool {
+	// Fast path for the common case: the whole block is one value, so the
+	// prediction is exact when every quarter's DC equals it.
+	v := pl[off]
+	flat := isFlat(pl, stride, off, 8, 8, v)
 	for q := 0; q < 4; q++ {
 		xo, yo := 4*(q&1), 4*(q>>1)
 		o := off + yo*stride + xo
@@ -123,6 +184,12 @@ func chromaDCExact(pl []byte, stride, off int, left, top bool) bool {
 			dc = (sumLeft(pl, stride, o, 4) + 2) >> 2
 		case useTop:
 			dc = (sumTop(pl, stride, o, 4) + 2) >> 2
+		}
+		if flat {
+			if byte(dc) != v {
+				return false
+			}
+			continue
 		}
 		if !isFlat(pl, stride, o, 4, 4, byte(dc)) {
 			return false

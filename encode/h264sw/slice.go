@@ -1,7 +1,5 @@
 package h264sw
 
-import "bytes"
-
 // Slice types (the +5 variants: all slices of the picture share the type).
 const (
 	sliceTypeP = 5
@@ -113,20 +111,10 @@ func (e *Encoder) writeSlice(idr bool) {
 // offsets is identical in the current and previous pictures.
 func (e *Encoder) unchanged(yo, co int) bool {
 	c, p := &e.cur, &e.prev
-	ys, cs := c.stride, c.stride/2
-	for r := 0; r < 16; r++ {
-		o := yo + r*ys
-		if !bytes.Equal(c.y[o:o+16], p.y[o:o+16]) {
-			return false
-		}
-	}
-	for r := 0; r < 8; r++ {
-		o := co + r*cs
-		if !bytes.Equal(c.cb[o:o+8], p.cb[o:o+8]) || !bytes.Equal(c.cr[o:o+8], p.cr[o:o+8]) {
-			return false
-		}
-	}
-	return true
+	cs := c.stride / 2
+	return sameBlock(c.y, p.y, c.stride, yo, 16, 16) &&
+		sameBlock(c.cb, p.cb, cs, co, 8, 8) &&
+		sameBlock(c.cr, p.cr, cs, co, 8, 8)
 }
 
 // dcContext returns nC for the Intra16x16DCLevel block (H.264 9.2.1): the
