@@ -108,14 +108,30 @@ func unescape(b []byte) []byte {
 	return out
 }
 
+// badEscape returns the offset of the first 00 00 in b that is followed by
+// 00, 01 or 02, or by an 03 that is not itself followed by 00..03 or the
+// end; -1 if b is a valid NAL payload.
+func badEscape(b []byte) int {
+	for i := 0; i+2 < len(b); i++ {
+		if b[i] != 0 || b[i+1] != 0 {
+			continue
+		}
+		switch {
+		case b[i+2] <= 2:
+			return i
+		case b[i+2] == 3 && i+3 < len(b) && b[i+3] > 3:
+			return i
+		}
+	}
+	return -1
+}
+
 // checkEscaped verifies that esc contains no start code emulation and
 // unescapes back to raw.
 func checkEscaped(t *testing.T, raw, esc []byte) {
 	t.Helper()
-	for i := 0; i+2 < len(esc); i++ {
-		if esc[i] == 0 && esc[i+1] == 0 && esc[i+2] <= 2 {
-			t.Fatalf("escaped %x contains 00 00 %02x at %d", esc, esc[i+2], i)
-		}
+	if k := badEscape(esc); k >= 0 {
+		t.Fatalf("escaped %x is invalid at byte %d", esc, k)
 	}
 	if n := len(esc); n >= 2 && esc[n-1] == 0 && esc[n-2] == 0 {
 		t.Fatalf("escaped %x ends in two zero bytes", esc)

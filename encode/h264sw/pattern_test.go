@@ -45,9 +45,9 @@ func testImage(w, h, i int) []byte {
 		}
 	}
 	// moving square
-	sx, sy := (i*3)%(w-20), h/3+(i*2)%(h/2)
+	sx, sy := (i*3)%w, h/3+(i*2)%(h/2)
 	for r := sy; r < sy+20 && r < h; r++ {
-		for c := sx; c < sx+20; c++ {
+		for c := sx; c < sx+20 && c < w; c++ {
 			y[r*w+c] = 200
 			u[(r/2)*cw+c/2], v[(r/2)*cw+c/2] = 90, 200
 		}
