@@ -5,7 +5,8 @@
 // It produces a Constrained Baseline stream that decodes bit-exactly to its
 // input (after zero samples are raised to 1): every macroblock is either
 // Intra16x16 with no residual, when one of the vertical, horizontal or DC
-// predictions reproduces it exactly, or I_PCM. P pictures mark macroblocks
+// predictions reproduces it exactly, else Intra4x4 with no residual when
+// those modes reproduce each 4x4 block, else I_PCM. P pictures mark macroblocks
 // that did not change as P_Skip. Deblocking is off. This is cheap for
 // synthetic images with flat areas and little motion, and expensive (up to
 // 384 bytes per macroblock) for camera noise.
@@ -94,7 +95,11 @@ type Encoder struct {
 	nalus  [3][]byte
 	au     encode.AccessUnit
 	pcmTop []bool // per macroblock column: the macroblock above is I_PCM
-	stats  Stats
+	// Intra4x4 modes of the left macroblock's right column, and of the
+	// bottom row of the macroblocks above (4 per column).
+	leftModes [4]int8
+	topModes  []int8
+	stats     Stats
 }
 
 var (
@@ -104,8 +109,8 @@ var (
 
 // Stats counts macroblocks by how they were coded, since New.
 type Stats struct {
-	Frames, IDRs       uint64
-	Skip, Intra16, PCM uint64
+	Frames, IDRs               uint64
+	Skip, Intra16, Intra4, PCM uint64
 }
 
 // New validates cfg and prepares an encoder, including its SPS and PPS.
@@ -119,12 +124,13 @@ func New(cfg Config) (*Encoder, error) {
 		return nil, err
 	}
 	e := &Encoder{
-		cfg:    cfg,
-		g:      g,
-		level:  lvl,
-		cur:    newPicture(g),
-		prev:   newPicture(g),
-		pcmTop: make([]bool, g.mbW),
+		cfg:      cfg,
+		g:        g,
+		level:    lvl,
+		cur:      newPicture(g),
+		prev:     newPicture(g),
+		pcmTop:   make([]bool, g.mbW),
+		topModes: make([]int8, 4*g.mbW),
 	}
 	e.sps = buildSPS(&e.bw, g, cfg.FPS, lvl)
 	e.pps = buildPPS(&e.bw)

@@ -9,7 +9,8 @@ import (
 // testImage draws frame i of a synthetic moving I420 image: colour bars
 // whose edges are not macroblock aligned, horizontal stripes, a static
 // gradient, a noise patch that changes every 10 frames, a block of zero
-// samples (clamped to 1 by the encoder), and a square moving 3 px a frame.
+// samples (clamped to 1 by the encoder), a grid of 8x8 cells changing each
+// frame, and a square moving 3 px a frame.
 func testImage(w, h, i int) []byte {
 	cw, ch := w/2, h/2
 	buf := make([]byte, w*h+2*cw*ch)
@@ -41,6 +42,18 @@ func testImage(w, h, i int) []byte {
 			y[r*w+c] = yy
 			if r%2 == 0 && c%2 == 0 {
 				u[(r/2)*cw+c/2], v[(r/2)*cw+c/2] = uu, vv
+			}
+		}
+	}
+	// "digits": 8x8 cells on an 8-pixel grid, luma only, changing each frame
+	x0, y0 := w/2+24, h/2+8
+	for r := y0; r < y0+48 && r < h-8; r++ {
+		for c := x0; c < x0+64 && c < w-8; c++ {
+			cell := ((r-y0)/8)*8 + (c-x0)/8
+			if (cell*7+i)%5 < 2 {
+				y[r*w+c] = 235
+			} else {
+				y[r*w+c] = 16
 			}
 		}
 	}

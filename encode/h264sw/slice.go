@@ -8,6 +8,7 @@ const (
 
 // mb_type values in an I slice; a P slice adds 5 (H.264 Table 7-11, 7-13).
 const (
+	mbTypeINxN    = 0 // Intra4x4
 	mbTypeI16Base = 1 // + prediction mode, with cbp 0
 	mbTypeIPCM    = 25
 	pIntraOffset  = 5
@@ -53,15 +54,19 @@ func (e *Encoder) writeSlice(idr bool) {
 		typeOffset = pIntraOffset
 	}
 	skipRun := uint32(0)
+	var modes, pred [16]int8
+	leftModes := e.leftModes[:]
 	for my := 0; my < g.mbH; my++ {
 		leftPCM := false
 		for mx := 0; mx < g.mbW; mx++ {
+			topModes := e.topModes[4*mx : 4*mx+4]
 			yo := my*16*ys + mx*16
 			co := my*8*cs + mx*8
 			if !idr && e.unchanged(yo, co) {
 				skipRun++
 				leftPCM = false
 				e.pcmTop[mx] = false
+				setModes(leftModes, topModes, nil)
 				e.stats.Skip++
 				continue
 			}
@@ -70,21 +75,42 @@ func (e *Encoder) writeSlice(idr bool) {
 				skipRun = 0
 			}
 			left, top := mx > 0, my > 0
-			lm, lok := lumaMode(cur.y, ys, yo, left, top)
+			lm, l16 := lumaMode(cur.y, ys, yo, left, top)
+			l4 := !l16 && intra4Modes(cur.y, ys, yo, left, top, leftModes, topModes, &modes, &pred)
 			cm, cok := 0, false
-			if lok {
+			if l16 || l4 {
 				cm, cok = chromaMode(cur.cb, cur.cr, cs, co, left, top)
 			}
-			if lok && cok {
+			nC := dcContext(left, top, leftPCM, e.pcmTop[mx])
+			leftPCM, e.pcmTop[mx] = false, false
+			switch {
+			case l16 && cok:
+				setModes(leftModes, topModes, nil)
 				w.writeUE(typeOffset + mbTypeI16Base + uint32(lm))
 				w.writeUE(uint32(cm)) // intra_chroma_pred_mode
 				w.writeSE(0)          // mb_qp_delta
-				writeEmptyDCToken(w, dcContext(left, top, leftPCM, e.pcmTop[mx]))
-				leftPCM = false
-				e.pcmTop[mx] = false
+				writeEmptyDCToken(w, nC)
 				e.stats.Intra16++
 				continue
+			case l4 && cok:
+				setModes(leftModes, topModes, &modes)
+				w.writeUE(typeOffset + mbTypeINxN)
+				for b, m := range modes {
+					if m == pred[b] {
+						w.writeBits(1, 1) // prev_intra4x4_pred_mode_flag
+						continue
+					}
+					if m > pred[b] {
+						m--
+					}
+					w.writeBits(uint32(m), 4) // flag 0, rem_intra4x4_pred_mode
+				}
+				w.writeUE(uint32(cm)) // intra_chroma_pred_mode
+				w.writeUE(3)          // coded_block_pattern 0 (me(v), intra)
+				e.stats.Intra4++
+				continue
 			}
+			setModes(leftModes, topModes, nil)
 			w.writeUE(typeOffset + mbTypeIPCM)
 			w.alignZero() // pcm_alignment_zero_bit
 			for r := 0; r < 16; r++ {
@@ -115,6 +141,21 @@ func (e *Encoder) unchanged(yo, co int) bool {
 	return sameBlock(c.y, p.y, c.stride, yo, 16, 16) &&
 		sameBlock(c.cb, p.cb, cs, co, 8, 8) &&
 		sameBlock(c.cr, p.cr, cs, co, 8, 8)
+}
+
+// setModes records the Intra4x4 modes of a coded macroblock for its right
+// and lower neighbours: its right column becomes leftModes, its bottom row
+// topModes. A nil modes means the macroblock is not Intra4x4, which its
+// neighbours see as DC.
+func setModes(leftModes, topModes []int8, modes *[16]int8) {
+	if modes == nil {
+		for i := 0; i < 4; i++ {
+			leftModes[i], topModes[i] = modeDC, modeDC
+		}
+		return
+	}
+	leftModes[0], leftModes[1], leftModes[2], leftModes[3] = modes[5], modes[7], modes[13], modes[15]
+	topModes[0], topModes[1], topModes[2], topModes[3] = modes[10], modes[11], modes[14], modes[15]
 }
 
 // dcContext returns nC for the Intra16x16DCLevel block (H.264 9.2.1): the
