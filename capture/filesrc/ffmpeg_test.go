@@ -44,6 +44,12 @@ func needFFmpeg(tb testing.TB) string {
 var ffmpegArgs = map[string][]string{
 	"x.264": {"-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "2",
 		"-c:v", "libx264", "-profile:v", "baseline", "-g", "25", "-bsf:v", "h264_mp4toannexb", "-f", "h264"},
+	// Four slices per picture, and main profile with B-frames: the splitter
+	// must still find one access unit per picture.
+	"slices.264": {"-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "2",
+		"-c:v", "libx264", "-profile:v", "baseline", "-g", "25", "-x264-params", "slices=4:aud=1", "-f", "h264"},
+	"bframes.264": {"-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "2",
+		"-c:v", "libx264", "-profile:v", "main", "-g", "25", "-bf", "2", "-f", "h264"},
 	"x.mjpeg": {"-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "2",
 		"-c:v", "mjpeg", "-f", "mjpeg"},
 }

@@ -79,6 +79,27 @@ func TestOpenH264(t *testing.T) {
 	}
 }
 
+func TestOpenH264Variants(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		slices int // slices per picture
+	}{{"slices.264", 4}, {"bframes.264", 1}} {
+		t.Run(c.name, func(t *testing.T) {
+			s, _ := openFake(t, clip(t, c.name), 25)
+			if s.Frames() != 50 || s.Mode().Width != 320 || s.Mode().Height != 240 {
+				t.Fatalf("%d frames %v, want 50 320x240", s.Frames(), s.Mode())
+			}
+			for i, fr := range s.frames {
+				n := bytes.Count(fr, []byte{0, 0, 1, 0x65}) + bytes.Count(fr, []byte{0, 0, 1, 0x41}) +
+					bytes.Count(fr, []byte{0, 0, 1, 0x01}) + bytes.Count(fr, []byte{0, 0, 1, 0x21})
+				if n != c.slices {
+					t.Fatalf("frame %d has %d slices, want %d", i, n, c.slices)
+				}
+			}
+		})
+	}
+}
+
 func TestOpenMJPEG(t *testing.T) {
 	s, _ := openFake(t, clip(t, "x.mjpeg"), 25)
 	want := capture.Mode{Format: capture.MJPG, Width: 320, Height: 240, FPS: 25}
@@ -219,6 +240,25 @@ func TestCloseAndCancel(t *testing.T) {
 	}
 	if _, err := s.Next(ctx); !errors.Is(err, ErrClosed) {
 		t.Errorf("Next after Close: %v, want ErrClosed", err)
+	}
+}
+
+func BenchmarkNext(b *testing.B) {
+	var now time.Duration
+	s, err := Open(Config{Path: clip(b, "x.264"), FPS: 25,
+		Now:   func() time.Duration { return now },
+		Sleep: func(_ context.Context, d time.Duration) error { now += d; return nil }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		f, err := s.Next(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		f.Release()
 	}
 }
 
