@@ -31,6 +31,8 @@ var (
 	ErrFormat   = errors.New("filesrc: unrecognized file content")
 	ErrStream   = errors.New("filesrc: unusable stream")
 	ErrClosed   = errors.New("filesrc: source closed")
+
+	errUnknown = errors.New("neither H.264 nor MJPEG")
 )
 
 // Limits.
@@ -118,6 +120,9 @@ func Open(cfg Config) (*Source, error) {
 		return nil, err
 	}
 	frames, mode, err := parse(data)
+	if errors.Is(err, errUnknown) {
+		return nil, fmt.Errorf("%w: %s: %w", ErrFormat, cfg.Path, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrStream, cfg.Path, err)
 	}
@@ -181,7 +186,7 @@ func parse(data []byte) ([][]byte, capture.Mode, error) {
 	}
 	n := min(len(data), 4)
 	return nil, capture.Mode{}, fmt.Errorf("%w: starts with % x, want an H.264 Annex-B start code (00 00 01 or 00 00 00 01) or a JPEG SOI (ff d8)",
-		ErrFormat, data[:n])
+		errUnknown, data[:n])
 }
 
 func parseH264(data []byte) ([][]byte, capture.Mode, error) {

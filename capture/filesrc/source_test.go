@@ -280,7 +280,7 @@ func TestOpenErrors(t *testing.T) {
 	}{
 		{"missing", filepath.Join(dir, "nope.264"), 25, os.ErrNotExist, "nope.264"},
 		{"empty", write("empty.264", nil), 25, ErrFormat, "empty.264"},
-		{"text", write("notes.txt", []byte("hello")), 25, ErrFormat, "want an H.264 Annex-B start code"},
+		{"text", write("notes.txt", []byte("hello")), 25, ErrFormat, "notes.txt: neither H.264 nor MJPEG: starts with 68 65 6c 6c, want an H.264 Annex-B start code"},
 		{"no sps", write("nosps.264", cat(nal(5, true), nal(1, true))), 25, ErrStream, "nosps.264: H.264: no SPS"},
 		{"no picture", write("nopic.264", cat(nal(7, false))), 25, ErrStream, "no coded picture"},
 		{"bad jpeg", write("bad.mjpeg", []byte{0xff, 0xd8, 0xff, 0xd9}), 25, ErrStream, "bad.mjpeg: MJPEG"},
