@@ -150,3 +150,62 @@ func FuzzEscape(f *testing.F) {
 		checkEscaped(t, raw, appendEscaped(nil, raw))
 	})
 }
+
+func TestDCLevels(t *testing.T) {
+	for r := -255; r <= 255; r++ {
+		if got := decodedDC(int(dcLevels[r+255])); got != r {
+			t.Fatalf("residual %d: level %d decodes to %d", r, dcLevels[r+255], got)
+		}
+	}
+}
+
+func TestIntraCBPCode(t *testing.T) {
+	seen := map[uint8]bool{}
+	for _, c := range intraCBPByCode {
+		if seen[c] || c > 47 {
+			t.Fatalf("table 9-4 column is not a permutation: %d", c)
+		}
+		seen[c] = true
+	}
+	want := [16]uint8{3, 29, 30, 17, 31, 18, 37, 8, 32, 38, 19, 9, 20, 10, 11, 2}
+	if intraCBPCode != want {
+		t.Fatalf("intraCBPCode = %v, want %v", intraCBPCode, want)
+	}
+}
+
+func TestDCOnlyBits(t *testing.T) {
+	cases := []struct {
+		nC, level int
+		want      string
+	}{
+		{0, 1, "0101"},                           // 01, sign 0, total_zeros 1
+		{0, -1, "0111"},                          // 01, sign 1, total_zeros 1
+		{0, 2, "000101" + "1" + "1"},             // levelCode 0 -> prefix "1"
+		{0, -2, "000101" + "01" + "1"},           // levelCode 1
+		{3, 8, "001011" + "0000000000001" + "1"}, // levelCode 12
+		{5, 9, "001111" + "000000000000001" + "0000" + "1"},
+		{9, 100, "000000" + "0000000000000001" + "000010100110" + "1"}, // levelCode 196 = 30+166
+	}
+	var w bitWriter
+	for _, c := range cases {
+		w.reset()
+		writeDCOnly(&w, c.nC, c.level)
+		if got := bitString(&w); got != c.want {
+			t.Errorf("nC %d level %d: %s, want %s", c.nC, c.level, got, c.want)
+		}
+	}
+}
+
+// bitString returns the bits written so far, including pending ones.
+func bitString(w *bitWriter) string {
+	var s []byte
+	for _, b := range w.buf {
+		for i := 7; i >= 0; i-- {
+			s = append(s, '0'+(b>>i)&1)
+		}
+	}
+	for i := int(w.nacc) - 1; i >= 0; i-- {
+		s = append(s, '0'+byte(w.acc>>i)&1)
+	}
+	return string(s)
+}

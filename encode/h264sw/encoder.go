@@ -90,15 +90,18 @@ type Encoder struct {
 	frameNum uint32 // frame_num of the next P picture
 	idrPicID uint32
 
-	bw     bitWriter
-	nal    []byte
-	nalus  [3][]byte
-	au     encode.AccessUnit
-	pcmTop []bool // per macroblock column: the macroblock above is I_PCM
-	// Intra4x4 modes of the left macroblock's right column, and of the
-	// bottom row of the macroblocks above (4 per column).
+	bw    bitWriter
+	nal   []byte
+	nalus [3][]byte
+	au    encode.AccessUnit
+	// Intra4x4 modes and coefficient counts of the left macroblock's right
+	// column of 4x4 blocks, and of the bottom row of the macroblocks above
+	// (4 per macroblock column).
 	leftModes [4]int8
 	topModes  []int8
+	leftNZ    [4]uint8
+	topNZ     []uint8
+	mb4       intra4
 	stats     Stats
 }
 
@@ -129,7 +132,7 @@ func New(cfg Config) (*Encoder, error) {
 		level:    lvl,
 		cur:      newPicture(g),
 		prev:     newPicture(g),
-		pcmTop:   make([]bool, g.mbW),
+		topNZ:    make([]uint8, 4*g.mbW),
 		topModes: make([]int8, 4*g.mbW),
 	}
 	e.sps = buildSPS(&e.bw, g, cfg.FPS, lvl)

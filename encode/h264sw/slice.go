@@ -42,8 +42,8 @@ func (e *Encoder) writeSlice(idr bool) {
 	} else {
 		w.writeFlag(false) // adaptive_ref_pic_marking_mode_flag: sliding window
 	}
-	w.writeSE(0) // slice_qp_delta
-	w.writeUE(1) // disable_deblocking_filter_idc: off
+	w.writeSE(-26) // slice_qp_delta: QP 0, where DC levels reproduce any offset
+	w.writeUE(1)   // disable_deblocking_filter_idc: off
 
 	// slice_data (7.3.4)
 	g := e.g
@@ -54,19 +54,17 @@ func (e *Encoder) writeSlice(idr bool) {
 		typeOffset = pIntraOffset
 	}
 	skipRun := uint32(0)
-	var modes, pred [16]int8
-	leftModes := e.leftModes[:]
+	mb := &e.mb4
+	leftModes, leftNZ := e.leftModes[:], e.leftNZ[:]
 	for my := 0; my < g.mbH; my++ {
-		leftPCM := false
 		for mx := 0; mx < g.mbW; mx++ {
-			topModes := e.topModes[4*mx : 4*mx+4]
+			topModes, topNZ := e.topModes[4*mx:4*mx+4], e.topNZ[4*mx:4*mx+4]
 			yo := my*16*ys + mx*16
 			co := my*8*cs + mx*8
 			if !idr && e.unchanged(yo, co) {
 				skipRun++
-				leftPCM = false
-				e.pcmTop[mx] = false
 				setModes(leftModes, topModes, nil)
+				setNZ(leftNZ, topNZ, 0, nil)
 				e.stats.Skip++
 				continue
 			}
@@ -76,41 +74,29 @@ func (e *Encoder) writeSlice(idr bool) {
 			}
 			left, top := mx > 0, my > 0
 			lm, l16 := lumaMode(cur.y, ys, yo, left, top)
-			l4 := !l16 && intra4Modes(cur.y, ys, yo, left, top, leftModes, topModes, &modes, &pred)
+			l4 := !l16 && intra4Modes(cur.y, ys, yo, left, top, leftModes, topModes, mb)
 			cm, cok := 0, false
 			if l16 || l4 {
 				cm, cok = chromaMode(cur.cb, cur.cr, cs, co, left, top)
 			}
-			nC := dcContext(left, top, leftPCM, e.pcmTop[mx])
-			leftPCM, e.pcmTop[mx] = false, false
 			switch {
 			case l16 && cok:
-				setModes(leftModes, topModes, nil)
 				w.writeUE(typeOffset + mbTypeI16Base + uint32(lm))
 				w.writeUE(uint32(cm)) // intra_chroma_pred_mode
 				w.writeSE(0)          // mb_qp_delta
-				writeEmptyDCToken(w, nC)
+				// Intra16x16DCLevel: no coefficients. Its nC comes from the
+				// neighbours of luma4x4BlkIdx 0.
+				writeCoeffToken(w, nCFor(left, top, leftNZ[0], topNZ[0]), 0, false)
+				setModes(leftModes, topModes, nil)
+				setNZ(leftNZ, topNZ, 0, nil)
 				e.stats.Intra16++
 				continue
 			case l4 && cok:
-				setModes(leftModes, topModes, &modes)
-				w.writeUE(typeOffset + mbTypeINxN)
-				for b, m := range modes {
-					if m == pred[b] {
-						w.writeBits(1, 1) // prev_intra4x4_pred_mode_flag
-						continue
-					}
-					if m > pred[b] {
-						m--
-					}
-					w.writeBits(uint32(m), 4) // flag 0, rem_intra4x4_pred_mode
-				}
-				w.writeUE(uint32(cm)) // intra_chroma_pred_mode
-				w.writeUE(3)          // coded_block_pattern 0 (me(v), intra)
+				e.writeIntra4(mb, typeOffset, uint32(cm), left, top, leftNZ, topNZ)
+				setModes(leftModes, topModes, &mb.modes)
 				e.stats.Intra4++
 				continue
 			}
-			setModes(leftModes, topModes, nil)
 			w.writeUE(typeOffset + mbTypeIPCM)
 			w.alignZero() // pcm_alignment_zero_bit
 			for r := 0; r < 16; r++ {
@@ -122,8 +108,8 @@ func (e *Encoder) writeSlice(idr bool) {
 			for r := 0; r < 8; r++ {
 				w.writeBytes(cur.cr[co+r*cs : co+r*cs+8])
 			}
-			leftPCM = true
-			e.pcmTop[mx] = true
+			setModes(leftModes, topModes, nil)
+			setNZ(leftNZ, topNZ, 16, nil) // I_PCM counts as 16 coefficients per block
 			e.stats.PCM++
 		}
 	}
@@ -131,6 +117,57 @@ func (e *Encoder) writeSlice(idr bool) {
 		w.writeUE(skipRun)
 	}
 	w.trailing()
+}
+
+// writeIntra4 writes an Intra4x4 macroblock: modes, chroma mode,
+// coded_block_pattern and the DC-only residual blocks. It updates leftNZ
+// and topNZ to the macroblock's coefficient counts.
+func (e *Encoder) writeIntra4(mb *intra4, typeOffset, chroma uint32, left, top bool, leftNZ, topNZ []uint8) {
+	w := &e.bw
+	w.writeUE(typeOffset + mbTypeINxN)
+	for b, m := range mb.modes {
+		p := mb.pred[b]
+		if m == p {
+			w.writeBits(1, 1) // prev_intra4x4_pred_mode_flag
+			continue
+		}
+		if m > p {
+			m--
+		}
+		w.writeBits(uint32(m), 4) // flag 0, rem_intra4x4_pred_mode
+	}
+	w.writeUE(chroma) // intra_chroma_pred_mode
+	w.writeUE(uint32(intraCBPCode[mb.cbp]))
+	var nz [16]uint8 // by luma4x4BlkIdx
+	for b, r := range mb.resid {
+		if r != 0 {
+			nz[b] = 1
+		}
+	}
+	if mb.cbp != 0 {
+		w.writeSE(0) // mb_qp_delta
+		for b := 0; b < 16; b++ {
+			if mb.cbp&(1<<(b/4)) == 0 {
+				continue
+			}
+			bx, by := blk4Pos[b][0], blk4Pos[b][1]
+			a, haveA := leftNZ[by], left
+			if bx > 0 {
+				a, haveA = nz[blk4Index[by][bx-1]], true
+			}
+			bb, haveB := topNZ[bx], top
+			if by > 0 {
+				bb, haveB = nz[blk4Index[by-1][bx]], true
+			}
+			nC := nCForAvail(haveA, haveB, a, bb)
+			if mb.resid[b] == 0 {
+				writeCoeffToken(w, nC, 0, false)
+				continue
+			}
+			writeDCOnly(w, nC, int(dcLevels[int(mb.resid[b])+255]))
+		}
+	}
+	setNZ(leftNZ, topNZ, 0, &nz)
 }
 
 // unchanged reports whether the macroblock at the given luma and chroma
@@ -158,40 +195,123 @@ func setModes(leftModes, topModes []int8, modes *[16]int8) {
 	topModes[0], topModes[1], topModes[2], topModes[3] = modes[10], modes[11], modes[14], modes[15]
 }
 
-// dcContext returns nC for the Intra16x16DCLevel block (H.264 9.2.1): the
-// neighbours are the left and upper macroblocks' adjacent 4x4 blocks, which
-// hold 16 coefficients for I_PCM and none for P_Skip or Intra16x16 with
-// cbp 0.
-func dcContext(left, top, leftPCM, topPCM bool) int {
-	nA, nB := 0, 0
-	if leftPCM {
-		nA = 16
-	}
-	if topPCM {
-		nB = 16
-	}
+// nCFor returns nC (H.264 9.2.1) from the coefficient counts of the left
+// and upper neighbouring 4x4 blocks, when those lie in other macroblocks
+// that are available as left / top say.
+func nCFor(left, top bool, nA, nB uint8) int { return nCForAvail(left, top, nA, nB) }
+
+func nCForAvail(haveA, haveB bool, nA, nB uint8) int {
 	switch {
-	case left && top:
-		return (nA + nB + 1) >> 1
-	case left:
-		return nA
-	case top:
-		return nB
+	case haveA && haveB:
+		return (int(nA) + int(nB) + 1) >> 1
+	case haveA:
+		return int(nA)
+	case haveB:
+		return int(nB)
 	}
 	return 0
 }
 
-// writeEmptyDCToken writes coeff_token for TotalCoeff 0, TrailingOnes 0
-// (H.264 Table 9-5) in the VLC table selected by nC.
-func writeEmptyDCToken(w *bitWriter, nC int) {
+// setNZ records a macroblock's coefficient counts for its neighbours: its
+// right column becomes leftNZ, its bottom row topNZ. With nz nil every
+// block counts n.
+func setNZ(leftNZ, topNZ []uint8, n uint8, nz *[16]uint8) {
+	if nz == nil {
+		for i := 0; i < 4; i++ {
+			leftNZ[i], topNZ[i] = n, n
+		}
+		return
+	}
+	leftNZ[0], leftNZ[1], leftNZ[2], leftNZ[3] = nz[5], nz[7], nz[13], nz[15]
+	topNZ[0], topNZ[1], topNZ[2], topNZ[3] = nz[10], nz[11], nz[14], nz[15]
+}
+
+// blk4Index is the inverse of blk4Pos: luma4x4BlkIdx by [y][x].
+var blk4Index = [4][4]int{
+	{0, 1, 4, 5},
+	{2, 3, 6, 7},
+	{8, 9, 12, 13},
+	{10, 11, 14, 15},
+}
+
+// coeffTokens holds coeff_token codes (H.264 Table 9-5) for TotalCoeff 0
+// and 1, by nC class (0-1, 2-3, 4-7, 8+): {code, length}.
+var coeffTokens = [4]struct{ zero, one0, one1 [2]uint32 }{
+	{[2]uint32{0b1, 1}, [2]uint32{0b000101, 6}, [2]uint32{0b01, 2}},
+	{[2]uint32{0b11, 2}, [2]uint32{0b001011, 6}, [2]uint32{0b10, 2}},
+	{[2]uint32{0b1111, 4}, [2]uint32{0b001111, 6}, [2]uint32{0b1110, 4}},
+	{[2]uint32{0b000011, 6}, [2]uint32{0b000000, 6}, [2]uint32{0b000001, 6}},
+}
+
+// writeCoeffToken writes coeff_token for TotalCoeff total (0 or 1) with
+// trailingOne telling whether the single coefficient is ±1.
+func writeCoeffToken(w *bitWriter, nC, total int, trailingOne bool) {
+	class := 3
 	switch {
 	case nC < 2:
-		w.writeBits(0b1, 1)
+		class = 0
 	case nC < 4:
-		w.writeBits(0b11, 2)
+		class = 1
 	case nC < 8:
-		w.writeBits(0b1111, 4)
-	default:
-		w.writeBits(0b000011, 6)
+		class = 2
 	}
+	t := coeffTokens[class]
+	c := t.zero
+	if total == 1 {
+		c = t.one0
+		if trailingOne {
+			c = t.one1
+		}
+	}
+	w.writeBits(c[0], uint(c[1]))
+}
+
+// writeDCOnly writes a CAVLC residual_block (maxNumCoeff 16) whose only
+// non-zero coefficient is level, at scan position 0 (H.264 7.3.5.3.2,
+// 9.2).
+func writeDCOnly(w *bitWriter, nC, level int) {
+	if level == 1 || level == -1 {
+		writeCoeffToken(w, nC, 1, true)
+		w.writeFlag(level < 0) // trailing_ones_sign_flag
+	} else {
+		writeCoeffToken(w, nC, 1, false)
+		// First level after fewer than 3 trailing ones: its levelCode is
+		// sent reduced by 2. suffixLength is 0.
+		code := 2*level - 2
+		if level < 0 {
+			code = -2*level - 1
+		}
+		code -= 2
+		switch {
+		case code < 14:
+			w.writeBits(0, uint(code)) // level_prefix = code
+			w.writeBits(1, 1)
+		case code < 30:
+			w.writeBits(1, 15) // level_prefix = 14
+			w.writeBits(uint32(code-14), 4)
+		default:
+			w.writeBits(1, 16) // level_prefix = 15
+			w.writeBits(uint32(code-30), 12)
+		}
+	}
+	w.writeBits(1, 1) // total_zeros = 0 (TotalCoeff 1)
+}
+
+// intraCBPCode maps an Intra4x4 luma coded_block_pattern (chroma 0) to its
+// me(v) codeNum (H.264 Table 9-4, ChromaArrayType 1).
+var intraCBPCode = func() (t [16]uint8) {
+	for code, cbp := range intraCBPByCode {
+		if cbp < 16 {
+			t[cbp] = uint8(code)
+		}
+	}
+	return t
+}()
+
+// intraCBPByCode is the Intra column of Table 9-4: coded_block_pattern by
+// codeNum.
+var intraCBPByCode = [48]uint8{
+	47, 31, 15, 0, 23, 27, 29, 30, 7, 11, 13, 14, 39, 43, 45, 46,
+	16, 3, 5, 10, 12, 19, 21, 26, 28, 35, 37, 42, 44, 1, 2, 4,
+	8, 17, 18, 20, 24, 6, 9, 22, 25, 32, 33, 34, 36, 40, 38, 41,
 }
