@@ -102,6 +102,7 @@ type Encoder struct {
 	leftNZ    [4]uint8
 	topNZ     []uint8
 	mb4       intra4
+	chroma    chromaRes
 	stats     Stats
 }
 
@@ -114,6 +115,8 @@ var (
 type Stats struct {
 	Frames, IDRs               uint64
 	Skip, Intra16, Intra4, PCM uint64
+	// ChromaDC counts intra macroblocks whose chroma carries DC levels.
+	ChromaDC uint64
 }
 
 // New validates cfg and prepares an encoder, including its SPS and PPS.

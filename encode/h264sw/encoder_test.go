@@ -138,8 +138,8 @@ func TestDecodeBitExact(t *testing.T) {
 				}
 			}
 			st := enc.Stats()
-			t.Logf("%d frames, %d bytes (%.0f B/frame), keyframes %v, MBs skip %d intra16 %d intra4 %d pcm %d",
-				c.frames, len(stream), float64(len(stream))/float64(c.frames), keyframes, st.Skip, st.Intra16, st.Intra4, st.PCM)
+			t.Logf("%d frames, %d bytes (%.0f B/frame), keyframes %v, MBs skip %d intra16 %d intra4 %d pcm %d (chroma DC %d)",
+				c.frames, len(stream), float64(len(stream))/float64(c.frames), keyframes, st.Skip, st.Intra16, st.Intra4, st.PCM, st.ChromaDC)
 		})
 	}
 }

@@ -45,8 +45,10 @@ func testImage(w, h, i int) []byte {
 			}
 		}
 	}
-	// "digits": 8x8 cells on an 8-pixel grid, luma only, changing each frame
-	x0, y0 := w/2+24, h/2+8
+	// "digits": 8x8 cells on an 8-pixel grid changing each frame; the
+	// chroma of each cell is a small or large offset from grey.
+	offsets := []int{-1, 1, 0, 2, -3, 40, -100, 1, 0, 0, 5}
+	x0, y0 := (w/2+24)&^7, (h/2+8)&^7
 	for r := y0; r < y0+48 && r < h-8; r++ {
 		for c := x0; c < x0+64 && c < w-8; c++ {
 			cell := ((r-y0)/8)*8 + (c-x0)/8
@@ -54,6 +56,11 @@ func testImage(w, h, i int) []byte {
 				y[r*w+c] = 235
 			} else {
 				y[r*w+c] = 16
+			}
+			if r%2 == 0 && c%2 == 0 {
+				k := (cell*3 + i) % len(offsets)
+				u[(r/2)*cw+c/2] = byte(128 + offsets[k])
+				v[(r/2)*cw+c/2] = byte(128 - offsets[(k+i)%len(offsets)])
 			}
 		}
 	}

@@ -154,44 +154,12 @@ func lumaMode(pl []byte, stride, off int, left, top bool) (int, bool) {
 	return 0, false
 }
 
-// chromaDCExact reports whether chroma DC prediction (H.264 8.3.4.1-3)
-// reproduces the 8x8 block at off exactly. Each 4x4 quarter has its own DC
-// with its own preference between the top and left neighbours.
+// chromaDCExact reports whether chroma DC prediction reproduces the 8x8
+// block at off exactly: each 4x4 quarter is flat at its own DC.
 func chromaDCExact(pl []byte, stride, off int, left, top bool) bool {
-	// Fast path for the common case: the whole block is one value, so the
-	// prediction is exact when every quarter's DC equals it.
-	v := pl[off]
-	flat := isFlat(pl, stride, off, 8, 8, v)
 	for q := 0; q < 4; q++ {
-		xo, yo := 4*(q&1), 4*(q>>1)
-		o := off + yo*stride + xo
-		dc := 128
-		useTop, useLeft := top, left
-		switch {
-		case xo != 0 && yo == 0: // top-right quarter prefers the top row
-			if top {
-				useLeft = false
-			}
-		case xo == 0 && yo != 0: // bottom-left quarter prefers the left column
-			if left {
-				useTop = false
-			}
-		}
-		switch {
-		case useTop && useLeft:
-			dc = (sumTop(pl, stride, o, 4) + sumLeft(pl, stride, o, 4) + 4) >> 3
-		case useLeft:
-			dc = (sumLeft(pl, stride, o, 4) + 2) >> 2
-		case useTop:
-			dc = (sumTop(pl, stride, o, 4) + 2) >> 2
-		}
-		if flat {
-			if byte(dc) != v {
-				return false
-			}
-			continue
-		}
-		if !isFlat(pl, stride, o, 4, 4, byte(dc)) {
+		o := off + 4*(q>>1)*stride + 4*(q&1)
+		if !isFlat(pl, stride, o, 4, 4, byte(chromaDCPred(pl, stride, off, q, left, top))) {
 			return false
 		}
 	}

@@ -75,24 +75,23 @@ func (e *Encoder) writeSlice(idr bool) {
 			left, top := mx > 0, my > 0
 			lm, l16 := lumaMode(cur.y, ys, yo, left, top)
 			l4 := !l16 && intra4Modes(cur.y, ys, yo, left, top, leftModes, topModes, mb)
-			cm, cok := 0, false
-			if l16 || l4 {
-				cm, cok = chromaMode(cur.cb, cur.cr, cs, co, left, top)
-			}
+			ch := &e.chroma
+			cok := (l16 || l4) && chromaPlan(cur.cb, cur.cr, cs, co, left, top, ch)
 			switch {
 			case l16 && cok:
-				w.writeUE(typeOffset + mbTypeI16Base + uint32(lm))
-				w.writeUE(uint32(cm)) // intra_chroma_pred_mode
-				w.writeSE(0)          // mb_qp_delta
+				w.writeUE(typeOffset + mbTypeI16Base + uint32(lm) + 4*ch.cbp)
+				w.writeUE(uint32(ch.mode)) // intra_chroma_pred_mode
+				w.writeSE(0)               // mb_qp_delta
 				// Intra16x16DCLevel: no coefficients. Its nC comes from the
 				// neighbours of luma4x4BlkIdx 0.
 				writeCoeffToken(w, nCFor(left, top, leftNZ[0], topNZ[0]), 0, false)
+				e.writeChromaResidual(w, ch)
 				setModes(leftModes, topModes, nil)
 				setNZ(leftNZ, topNZ, 0, nil)
 				e.stats.Intra16++
 				continue
 			case l4 && cok:
-				e.writeIntra4(mb, typeOffset, uint32(cm), left, top, leftNZ, topNZ)
+				e.writeIntra4(mb, ch, typeOffset, left, top, leftNZ, topNZ)
 				setModes(leftModes, topModes, &mb.modes)
 				e.stats.Intra4++
 				continue
@@ -122,7 +121,7 @@ func (e *Encoder) writeSlice(idr bool) {
 // writeIntra4 writes an Intra4x4 macroblock: modes, chroma mode,
 // coded_block_pattern and the DC-only residual blocks. It updates leftNZ
 // and topNZ to the macroblock's coefficient counts.
-func (e *Encoder) writeIntra4(mb *intra4, typeOffset, chroma uint32, left, top bool, leftNZ, topNZ []uint8) {
+func (e *Encoder) writeIntra4(mb *intra4, ch *chromaRes, typeOffset uint32, left, top bool, leftNZ, topNZ []uint8) {
 	w := &e.bw
 	w.writeUE(typeOffset + mbTypeINxN)
 	for b, m := range mb.modes {
@@ -136,15 +135,16 @@ func (e *Encoder) writeIntra4(mb *intra4, typeOffset, chroma uint32, left, top b
 		}
 		w.writeBits(uint32(m), 4) // flag 0, rem_intra4x4_pred_mode
 	}
-	w.writeUE(chroma) // intra_chroma_pred_mode
-	w.writeUE(uint32(intraCBPCode[mb.cbp]))
+	w.writeUE(uint32(ch.mode)) // intra_chroma_pred_mode
+	cbp := mb.cbp | ch.cbp<<4
+	w.writeUE(uint32(intraCBPCode[cbp]))
 	var nz [16]uint8 // by luma4x4BlkIdx
 	for b, r := range mb.resid {
 		if r != 0 {
 			nz[b] = 1
 		}
 	}
-	if mb.cbp != 0 {
+	if cbp != 0 {
 		w.writeSE(0) // mb_qp_delta
 		for b := 0; b < 16; b++ {
 			if mb.cbp&(1<<(b/4)) == 0 {
@@ -166,6 +166,7 @@ func (e *Encoder) writeIntra4(mb *intra4, typeOffset, chroma uint32, left, top b
 			}
 			writeDCOnly(w, nC, int(dcLevels[int(mb.resid[b])+255]))
 		}
+		e.writeChromaResidual(w, ch)
 	}
 	setNZ(leftNZ, topNZ, 0, &nz)
 }
@@ -193,6 +194,17 @@ func setModes(leftModes, topModes []int8, modes *[16]int8) {
 	}
 	leftModes[0], leftModes[1], leftModes[2], leftModes[3] = modes[5], modes[7], modes[13], modes[15]
 	topModes[0], topModes[1], topModes[2], topModes[3] = modes[10], modes[11], modes[14], modes[15]
+}
+
+// writeChromaResidual writes the Cb and Cr DC blocks when chroma has
+// coded_block_pattern 1 (there is never chroma AC).
+func (e *Encoder) writeChromaResidual(w *bitWriter, ch *chromaRes) {
+	if ch.cbp == 0 {
+		return
+	}
+	e.stats.ChromaDC++
+	writeChromaDC(w, &ch.dc[0])
+	writeChromaDC(w, &ch.dc[1])
 }
 
 // nCFor returns nC (H.264 9.2.1) from the coefficient counts of the left
@@ -297,13 +309,11 @@ func writeDCOnly(w *bitWriter, nC, level int) {
 	w.writeBits(1, 1) // total_zeros = 0 (TotalCoeff 1)
 }
 
-// intraCBPCode maps an Intra4x4 luma coded_block_pattern (chroma 0) to its
-// me(v) codeNum (H.264 Table 9-4, ChromaArrayType 1).
-var intraCBPCode = func() (t [16]uint8) {
+// intraCBPCode maps an Intra4x4 coded_block_pattern to its me(v) codeNum
+// (H.264 Table 9-4, ChromaArrayType 1).
+var intraCBPCode = func() (t [48]uint8) {
 	for code, cbp := range intraCBPByCode {
-		if cbp < 16 {
-			t[cbp] = uint8(code)
-		}
+		t[cbp] = uint8(code)
 	}
 	return t
 }()
