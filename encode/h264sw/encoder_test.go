@@ -74,6 +74,7 @@ func TestDecodeBitExact(t *testing.T) {
 		{"50x34 I420 gop 7", 50, 34, capture.YU12, 30, 7, testImage},
 		{"16x16 I420", 16, 16, capture.YU12, 10, 0, flatImage16},
 		{"640x480 flat", 640, 480, capture.YU12, 30, 0, flatImage},
+		{"192x128 blocky", 192, 128, capture.YU12, 20, 0, blockyImage},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

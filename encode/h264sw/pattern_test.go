@@ -135,3 +135,33 @@ func testFrame(data []byte, f capture.PixelFormat, w, h, i int) *capture.Frame {
 	m := capture.Mode{Format: f, Width: w, Height: h, FPS: 30}
 	return capture.NewFrame(data, time.Duration(i)*time.Second/30, uint32(i), m, nil)
 }
+
+// blockyImage is random flat 4x4 luma blocks and random flat 2x2 chroma
+// cells (8x8 luma) over the full sample range, with a fraction of them
+// redrawn each frame: every 4x4 block needs a DC level, often a large one,
+// and chroma DC levels reach the limits of the Baseline level coding.
+func blockyImage(w, h, i int) []byte {
+	cw, ch := w/2, h/2
+	buf := make([]byte, w*h+2*cw*ch)
+	y, u, v := buf[:w*h], buf[w*h:w*h+cw*ch], buf[w*h+cw*ch:]
+	hash := func(a, b, c int) uint32 {
+		x := uint32(a*73856093 ^ b*19349663 ^ c*83492791)
+		x ^= x >> 13
+		x *= 0x5bd1e995
+		return x ^ x>>15
+	}
+	for r := 0; r < h; r++ {
+		for c := 0; c < w; c++ {
+			bx, by := c/4, r/4
+			gen := i / (1 + int(hash(bx, by, 1)%4)) // blocks change at different rates
+			y[r*w+c] = byte(hash(bx, by, gen))
+			if r%2 == 0 && c%2 == 0 {
+				qx, qy := c/8, r/8
+				g2 := i / (1 + int(hash(qx, qy, 2)%3))
+				u[(r/2)*cw+c/2] = byte(hash(qx, qy, g2+7) >> 8)
+				v[(r/2)*cw+c/2] = byte(hash(qx, qy, g2+9) >> 16)
+			}
+		}
+	}
+	return buf
+}

@@ -159,7 +159,7 @@ func (e *Encoder) writeIntra4(mb *intra4, ch *chromaRes, typeOffset uint32, left
 			if by > 0 {
 				bb, haveB = nz[blk4Index[by-1][bx]], true
 			}
-			nC := nCForAvail(haveA, haveB, a, bb)
+			nC := nCFor(haveA, haveB, a, bb)
 			if mb.resid[b] == 0 {
 				writeCoeffToken(w, nC, 0, false)
 				continue
@@ -208,11 +208,8 @@ func (e *Encoder) writeChromaResidual(w *bitWriter, ch *chromaRes) {
 }
 
 // nCFor returns nC (H.264 9.2.1) from the coefficient counts of the left
-// and upper neighbouring 4x4 blocks, when those lie in other macroblocks
-// that are available as left / top say.
-func nCFor(left, top bool, nA, nB uint8) int { return nCForAvail(left, top, nA, nB) }
-
-func nCForAvail(haveA, haveB bool, nA, nB uint8) int {
+// and upper neighbouring 4x4 blocks and whether those blocks are available.
+func nCFor(haveA, haveB bool, nA, nB uint8) int {
 	switch {
 	case haveA && haveB:
 		return (int(nA) + int(nB) + 1) >> 1
