@@ -2,14 +2,23 @@
 // encoder used for the built-in test pattern. It needs no external program
 // or C library.
 //
-// It produces a Constrained Baseline stream that decodes bit-exactly to its
-// input (after zero samples are raised to 1): every macroblock is either
-// Intra16x16 with no residual, when one of the vertical, horizontal or DC
-// predictions reproduces it exactly, else Intra4x4 with no residual when
-// those modes reproduce each 4x4 block, else I_PCM. P pictures mark macroblocks
-// that did not change as P_Skip. Deblocking is off. This is cheap for
-// synthetic images with flat areas and little motion, and expensive (up to
-// 384 bytes per macroblock) for camera noise.
+// It produces a Constrained Baseline stream (CAVLC, one slice per picture,
+// deblocking off, QP 0) that decodes bit-exactly to its input, after zero
+// samples are raised to 1. Each macroblock is coded the cheapest way that is
+// still exact:
+//
+//   - P_Skip when it equals the previous picture;
+//   - Intra16x16 with no luma residual when vertical, horizontal or DC
+//     prediction reproduces the luma;
+//   - Intra4x4 (vertical, horizontal, DC) when every 4x4 block equals its
+//     prediction plus a constant, sent as a single DC level;
+//   - I_PCM otherwise.
+//
+// Chroma is either predicted exactly or predicted up to a constant per 4x4
+// quarter, sent as chroma DC levels; otherwise the macroblock is I_PCM. At
+// QP 0 a DC level reproduces any constant exactly. This is cheap for
+// synthetic pictures made of flat areas on a 4-pixel grid, and expensive
+// (up to 384 bytes per macroblock) for camera noise.
 package h264sw
 
 import (
@@ -111,7 +120,7 @@ var (
 	_ encode.KeyframeForcer = (*Encoder)(nil)
 )
 
-// Stats counts macroblocks by how they were coded, since New.
+// Stats counts pictures and macroblocks by how they were coded, since New.
 type Stats struct {
 	Frames, IDRs               uint64
 	Skip, Intra16, Intra4, PCM uint64
@@ -157,7 +166,7 @@ func (e *Encoder) ParameterSets() (sps, pps []byte) {
 // Level returns the level_idc written into the SPS.
 func (e *Encoder) Level() uint8 { return e.level }
 
-// Stats returns the macroblock counters.
+// Stats returns the counters; call it from the goroutine that calls Encode.
 func (e *Encoder) Stats() Stats { return e.stats }
 
 // ForceKeyframe makes the next encoded frame an IDR. It is safe to call
