@@ -52,7 +52,11 @@ func (s *Server) sdp(local net.Addr) ([]byte, error) {
 	attrs = append(attrs,
 		sdp.Attribute{Key: "framerate", Value: strconv.Itoa(cfg.FPS)},
 		sdp.Attribute{Key: "x-dimensions", Value: fmt.Sprintf("%d,%d", cfg.Width, cfg.Height)},
-		sdp.Attribute{Key: "sendonly"},
+		// The direction is the client's: it receives. ONVIF clients (and
+		// gortsplib, go2rtc, mediamtx after them) read a=sendonly on a
+		// camera's track as an audio back channel the client must feed,
+		// and refuse to play it; IP cameras mark their tracks recvonly.
+		sdp.Attribute{Key: "recvonly"},
 	)
 	d := &sdp.SessionDescription{
 		Origin: sdp.Origin{

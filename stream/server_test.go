@@ -185,7 +185,7 @@ func TestOptionsDescribeAndErrors(t *testing.T) {
 		t.Fatalf("DESCRIBE: %+v", res)
 	}
 	for _, want := range []string{"m=video 0 RTP/AVP 96", "a=rtpmap:96 H264/90000", "packetization-mode=1",
-		"profile-level-id=42", "sprop-parameter-sets=Z", "a=control:trackID=0", "a=framerate:25", "a=sendonly", "a=rtcp-fb:96 nack pli"} {
+		"profile-level-id=42", "sprop-parameter-sets=Z", "a=control:trackID=0", "a=framerate:25", "a=recvonly", "a=rtcp-fb:96 nack pli"} {
 		if !strings.Contains(res.body, want) {
 			t.Errorf("SDP lacks %q:\n%s", want, res.body)
 		}

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+
+	"github.com/camagent/camagent/capture"
+	"github.com/camagent/camagent/capture/filesrc"
+	"github.com/camagent/camagent/capture/testsrc"
+	"github.com/camagent/camagent/encode"
+	"github.com/camagent/camagent/encode/h264sw"
+	"github.com/camagent/camagent/encode/jpegsw"
+	"github.com/camagent/camagent/encode/passthrough"
+)
+
+func openSource(cfg Config, log *slog.Logger) (capture.Source, error) {
+	switch cfg.Source {
+	case "auto":
+		if _, err := os.Stat(cfg.Device); err == nil {
+			return nil, fmt.Errorf("found camera %s, but this build cannot capture from V4L2 yet: set CAMAGENT_SOURCE=testsrc or file", cfg.Device)
+		}
+		log.Warn("no camera found; streaming the built-in test pattern", "device", cfg.Device)
+		fallthrough
+	case "testsrc":
+		return testsrc.New(testsrc.Config{Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, Format: capture.YU12})
+	case "file":
+		src, err := filesrc.Open(filesrc.Config{Path: cfg.File, FPS: cfg.FPS})
+		if err != nil {
+			return nil, err
+		}
+		m := src.Mode()
+		if want := codecFor(m.Format); want != cfg.Codec {
+			src.Close()
+			return nil, fmt.Errorf("invalid CAMAGENT_CODEC=%q: %s holds %s, which is streamed as is; set CAMAGENT_CODEC=%s", cfg.Codec, cfg.File, m.Format, want)
+		}
+		return src, nil
+	case "v4l2":
+		return nil, errors.New("invalid CAMAGENT_SOURCE=\"v4l2\": V4L2 capture is not in this build yet; use testsrc or file")
+	}
+	return nil, fmt.Errorf("invalid CAMAGENT_SOURCE=%q", cfg.Source)
+}
+
+func codecFor(f capture.PixelFormat) string {
+	if f == capture.H264 {
+		return "h264"
+	}
+	return "mjpeg"
+}
+
+func sourceName(src capture.Source) string {
+	switch src.(type) {
+	case *testsrc.Source:
+		return "test pattern"
+	case *filesrc.Source:
+		return "file"
+	}
+	return "camera"
+}
+
+// encoder is the chosen encode.Encoder plus what the stream needs to know of it.
+type encoder struct {
+	encode.Encoder
+	codec encode.Codec
+}
+
+func (e encoder) forceKeyframe() {
+	if kf, ok := e.Encoder.(encode.KeyframeForcer); ok {
+		kf.ForceKeyframe()
+	}
+}
+
+func (e encoder) parameterSets() (sps, pps []byte) {
+	if p, ok := e.Encoder.(interface{ ParameterSets() ([]byte, []byte) }); ok {
+		return p.ParameterSets()
+	}
+	return nil, nil
+}
+
+func newEncoder(cfg Config, m capture.Mode, log *slog.Logger) (encoder, error) {
+	codec := encode.H264
+	if cfg.Codec == "mjpeg" {
+		codec = encode.MJPEG
+	}
+	var (
+		e   encode.Encoder
+		err error
+		why string
+	)
+	switch {
+	case m.Format == capture.H264:
+		e, why = passthrough.NewH264(), "the source gives H.264"
+	case m.Format == capture.MJPG || m.Format == capture.JPEG:
+		e, why = passthrough.NewMJPEG(), "the source gives JPEG"
+	case codec == encode.MJPEG:
+		e, err = jpegsw.New(jpegsw.Config{Width: m.Width, Height: m.Height, Quality: cfg.JPEGQuality})
+		why = "raw frames, pure-Go JPEG"
+	default:
+		gop := cfg.GOP
+		if gop == 0 {
+			gop = 2 * m.FPS
+		}
+		e, err = h264sw.New(h264sw.Config{Width: m.Width, Height: m.Height, FPS: m.FPS, GOP: gop})
+		why = "raw frames, pure-Go H.264 (lossless intra + skip: high bitrate, no CPU-heavy search)"
+	}
+	if err != nil {
+		return encoder{}, err
+	}
+	log.Info("encoder chosen", "codec", codec.String(), "why", why)
+	return encoder{Encoder: e, codec: codec}, nil
+}
+
+// streamURLs lists the URLs a viewer can open: one per non-loopback
+// address, or the loopback one when there is no other.
+func streamURLs(addr net.Addr) []string {
+	ta, _ := addr.(*net.TCPAddr)
+	port := "554"
+	if ta != nil {
+		port = strconv.Itoa(ta.Port)
+	}
+	var hosts []string
+	if ta != nil && !ta.IP.IsUnspecified() {
+		hosts = append(hosts, ta.IP.String())
+	} else if addrs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil && !ipn.IP.IsLoopback() {
+				hosts = append(hosts, ipn.IP.String())
+			}
+		}
+	}
+	if len(hosts) == 0 {
+		hosts = append(hosts, "127.0.0.1")
+	}
+	urls := make([]string, len(hosts))
+	for i, h := range hosts {
+		urls[i] = "rtsp://" + net.JoinHostPort(h, port) + "/stream1"
+	}
+	return urls
+}
