@@ -15,6 +15,11 @@ export CAMAGENT_RTSP_ADDR ?= :8554
 
 .PHONY: all build run test test-deps vet unit fuzz interop bench clean
 
+# Feature areas add their own targets in mk/*.mk, and append the ones
+# `make test` must run to TEST_EXTRA.
+TEST_EXTRA :=
+-include mk/*.mk
+
 all: build
 
 build:
@@ -23,7 +28,7 @@ build:
 run: build
 	./$(BIN)
 
-test: test-deps vet unit fuzz
+test: test-deps vet unit fuzz $(TEST_EXTRA)
 
 test-deps:
 	bash scripts/test-deps.sh
@@ -35,7 +40,7 @@ vet:
 # Unit and interop tests (the interop tests drive ffmpeg, ffprobe, GStreamer
 # and the gortsplib client against the real binary).
 unit:
-	$(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) test -race -count=1 -parallel 12 -timeout 20m ./...
 
 # Fuzz smoke runs: each target for a short while. The wire parsers that face
 # the network get FUZZTIME, the rest SMOKE_FUZZTIME.

@@ -61,6 +61,26 @@ func TestTenViewersAtOnce(t *testing.T) {
 			})
 		}
 	})
+	// The viewers must really have overlapped (go test runs at most
+	// -parallel subtests at once; `make test` passes -parallel 12).
+	if most := mostConcurrentViewers(a.logs.String()); most < len(viewers) {
+		t.Errorf("at most %d viewers played at once, want %d (run go test with -parallel %d or more)", most, len(viewers), len(viewers))
+	}
+}
+
+// mostConcurrentViewers replays the agent's "viewer playing" / "viewer left" log lines.
+func mostConcurrentViewers(log string) int {
+	n, most := 0, 0
+	for _, line := range strings.Split(log, "\n") {
+		switch {
+		case strings.Contains(line, `msg="viewer playing"`):
+			n++
+			most = max(most, n)
+		case strings.Contains(line, `msg="viewer left"`):
+			n--
+		}
+	}
+	return most
 }
 
 // TestDigestAuth: ffmpeg and GStreamer get in with the right credentials

@@ -114,8 +114,8 @@ func (m *multicastSender) leave() {
 
 func (m *multicastSender) loop(sub *subscriber, stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
-	t := time.NewTicker(m.srv.cfg.SenderReportInterval)
-	defer t.Stop()
+	sr := newSRSchedule(m.srv.cfg.SenderReportInterval)
+	defer sr.stop()
 	m.mu.Lock()
 	seq := m.seq
 	m.mu.Unlock()
@@ -124,7 +124,6 @@ func (m *multicastSender) loop(sub *subscriber, stop <-chan struct{}, done chan<
 		m.seq = seq
 		m.mu.Unlock()
 	}()
-	first := true
 	for {
 		select {
 		case <-stop:
@@ -132,12 +131,9 @@ func (m *multicastSender) loop(sub *subscriber, stop <-chan struct{}, done chan<
 		case b := <-sub.queue:
 			_ = m.w.writeBurst(b, &seq, m.sender)
 			b.release()
-			if first {
-				first = false
-				m.report()
-			}
-		case <-t.C:
-			m.report()
+			sr.sent(m.report)
+		case <-sr.C():
+			sr.fired(m.report)
 		}
 	}
 }

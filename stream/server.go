@@ -71,7 +71,7 @@ type Config struct {
 }
 
 // ErrPrivilegedPort means the RTSP port is below 1024 and the process may not bind it.
-var ErrPrivilegedPort = errors.New("stream: binding a port below 1024 needs root or CAP_NET_BIND_SERVICE")
+var ErrPrivilegedPort = errors.New("ports below 1024 need root or CAP_NET_BIND_SERVICE")
 
 // Server is an RTSP server for one Stream.
 type Server struct {
@@ -131,7 +131,7 @@ func NewServer(cfg Config, st *Stream) (*Server, error) {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		if errors.Is(err, syscall.EACCES) {
-			return nil, fmt.Errorf("stream: RTSP listen on %s: %w: %w", cfg.Addr, ErrPrivilegedPort, err)
+			return nil, fmt.Errorf("stream: RTSP listen on %s: %w", cfg.Addr, ErrPrivilegedPort)
 		}
 		return nil, fmt.Errorf("stream: RTSP listen on %s: %w", cfg.Addr, err)
 	}

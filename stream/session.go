@@ -131,12 +131,11 @@ func (ss *session) pause() {
 // writeLoop sends queued bursts and periodic sender reports until stop.
 func (ss *session) writeLoop(sub *subscriber, stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
-	ticker := time.NewTicker(ss.srv.cfg.SenderReportInterval)
-	defer ticker.Stop()
+	sr := newSRSchedule(ss.srv.cfg.SenderReportInterval)
+	defer sr.stop()
 	ss.mu.Lock()
 	seq := ss.seq
 	ss.mu.Unlock()
-	first := true
 	for {
 		select {
 		case <-stop:
@@ -156,12 +155,9 @@ func (ss *session) writeLoop(sub *subscriber, stop <-chan struct{}, done chan<- 
 				<-stop
 				return
 			}
-			if first {
-				first = false
-				ss.sendReport()
-			}
-		case <-ticker.C:
-			ss.sendReport()
+			sr.sent(ss.sendReport)
+		case <-sr.C():
+			sr.fired(ss.sendReport)
 		}
 	}
 }
@@ -175,6 +171,12 @@ func (ss *session) sendReport() {
 
 // onRTCP handles a compound RTCP packet the client sent.
 func (ss *session) onRTCP(buf []byte) {
+	ss.mu.Lock()
+	closed := ss.closed
+	ss.mu.Unlock()
+	if closed {
+		return // a late packet must not bring a closed session back to rtcpctl
+	}
 	ss.touch()
 	wall, _ := ss.srv.cfg.Now()
 	in, err := ss.sender.Receive(buf, wall)

@@ -15,6 +15,7 @@ import (
 	"github.com/camagent/camagent/encode/h264sw"
 	"github.com/camagent/camagent/encode/jpegsw"
 	"github.com/camagent/camagent/encode/passthrough"
+	"github.com/camagent/camagent/stream/rtpjpeg"
 )
 
 func openSource(cfg Config, log *slog.Logger) (capture.Source, error) {
@@ -84,6 +85,9 @@ func newEncoder(cfg Config, m capture.Mode, log *slog.Logger) (encoder, error) {
 	codec := encode.H264
 	if cfg.Codec == "mjpeg" {
 		codec = encode.MJPEG
+		if err := rtpjpeg.CheckMode(m.Width, m.Height); err != nil {
+			return encoder{}, fmt.Errorf("invalid mode %dx%d for CAMAGENT_CODEC=mjpeg (%w): choose a smaller CAMAGENT_WIDTH/CAMAGENT_HEIGHT, or CAMAGENT_CODEC=h264", m.Width, m.Height, err)
+		}
 	}
 	var (
 		e   encode.Encoder

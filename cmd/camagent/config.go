@@ -77,7 +77,7 @@ func kindOf(typeName string) string {
 	switch typeName {
 	case "int":
 		return "a whole number"
-	case "Duration":
+	case "Duration", "time.Duration":
 		return "a duration such as 60s or 2m"
 	case "bool":
 		return "true or false"

@@ -41,6 +41,9 @@ func main() {
 }
 
 func run(args []string) error {
+	// SIGHUP does not reload: settings are read once at start-up. A closed
+	// terminal must not stop the agent either. See docs/deploy.md.
+	signal.Ignore(syscall.SIGHUP)
 	cfg, fs, err := loadConfig(args, os.Stderr)
 	if err != nil {
 		return err
@@ -99,7 +102,7 @@ func run(args []string) error {
 	}, st)
 	if err != nil {
 		if errors.Is(err, stream.ErrPrivilegedPort) {
-			return fmt.Errorf("%w\n  fix: set CAMAGENT_RTSP_ADDR=:8554 (another port), or grant the capability: sudo setcap cap_net_bind_service=+ep %s (the systemd unit grants it with AmbientCapabilities=CAP_NET_BIND_SERVICE)", err, exePath())
+			return fmt.Errorf("%w: use another port (CAMAGENT_RTSP_ADDR=:8554) or grant the capability (setcap cap_net_bind_service=+ep %s; the systemd unit has AmbientCapabilities=CAP_NET_BIND_SERVICE)", err, exePath())
 		}
 		return err
 	}
@@ -109,14 +112,25 @@ func run(args []string) error {
 	}
 	log.Info("RTSP server ready", "addr", srv.Addr().String(), "rtp_port", rtpPort, "rtcp_port", rtcpPort)
 
+	p := &pipeline.Pipeline{Source: withTestHooks(src, log), Encoder: enc, Sink: st, Logger: log.With("component", "capture")}
+	sd, err := newNotifier(func() string {
+		return fmt.Sprintf("streaming %s %s (%s) on %s; %d viewers", mode, cfg.Codec, sourceName(src), srv.Addr(), srv.Sessions())
+	}, log.With("component", "systemd"))
+	if err != nil {
+		return err
+	}
+	if sd != nil {
+		p.OnFrame = sd.OnFrame
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Run(ctx) })
-	g.Go(func() error {
-		p := &pipeline.Pipeline{Source: src, Encoder: enc, Sink: st, Logger: log.With("component", "capture")}
-		return p.Run(ctx)
-	})
+	g.Go(func() error { return p.Run(ctx) })
+	if sd != nil {
+		g.Go(func() error { return sd.Run(ctx) })
+	}
 	err = g.Wait()
 	log.Info("stopped")
 	return err
