@@ -3,6 +3,7 @@
 package encode
 
 import (
+	"errors"
 	"time"
 
 	"github.com/camagent/camagent/capture"
@@ -54,5 +55,52 @@ type Encoder interface {
 // KeyframeForcer is implemented by encoders that can produce a keyframe on
 // request (RTCP PLI/FIR, a new viewer).
 type KeyframeForcer interface {
+	ForceKeyframe()
+}
+
+// Knob is one live control an encoder may have.
+type Knob uint8
+
+// The knobs rate adaptation can turn.
+const (
+	KnobBitrate   Knob = 1 << iota // SetBitrate: target bits per second
+	KnobFramerate                  // SetFramerate: frames per second (dropping frames is fine)
+	KnobQuality                    // SetQuality: 1 (worst) to 100 (best), e.g. JPEG quality
+	KnobKeyframe                   // ForceKeyframe
+)
+
+// Has reports whether k includes all of the knobs in want.
+func (k Knob) Has(want Knob) bool { return k&want == want }
+
+func (k Knob) String() string {
+	var s string
+	for _, n := range []struct {
+		k    Knob
+		name string
+	}{{KnobBitrate, "bitrate"}, {KnobFramerate, "framerate"}, {KnobQuality, "quality"}, {KnobKeyframe, "keyframe"}} {
+		if k.Has(n.k) {
+			if s != "" {
+				s += ","
+			}
+			s += n.name
+		}
+	}
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// ErrNoKnob is returned by a setter for a knob the encoder does not have.
+var ErrNoKnob = errors.New("encode: the encoder has no such knob")
+
+// Tunable is an encoder whose quality can be changed while it streams. Knobs
+// says which setters really work; the others return ErrNoKnob. Setters are
+// safe to call from any goroutine and take effect from the next frame.
+type Tunable interface {
+	Knobs() Knob
+	SetBitrate(bps int) error
+	SetFramerate(fps int) error
+	SetQuality(q int) error
 	ForceKeyframe()
 }
