@@ -64,7 +64,7 @@ type tcpWriter struct {
 func (w *tcpWriter) writeBurst(b *burst, seq *uint16, sr *report.Sender) error {
 	w.c.wmu.Lock()
 	defer w.c.wmu.Unlock()
-	w.c.nc.SetWriteDeadline(time.Now().Add(w.timeout))
+	w.c.nc.SetWriteDeadline(time.Now().Add(w.c.srv.writeTimeout(w.timeout)))
 	bw := w.c.bw
 	var hdr [6]byte
 	for i := range b.pkts.Len() {
@@ -89,7 +89,7 @@ func (w *tcpWriter) writeBurst(b *burst, seq *uint16, sr *report.Sender) error {
 func (w *tcpWriter) writeRTCP(pkt []byte) error {
 	w.c.wmu.Lock()
 	defer w.c.wmu.Unlock()
-	w.c.nc.SetWriteDeadline(time.Now().Add(w.timeout))
+	w.c.nc.SetWriteDeadline(time.Now().Add(w.c.srv.writeTimeout(w.timeout)))
 	return writeInterleaved(w.c.bw, w.rtcpChanel, pkt)
 }
 

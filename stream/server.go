@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -90,7 +91,19 @@ type Server struct {
 	conns    map[*conn]struct{}
 	closing  bool
 
-	wg sync.WaitGroup
+	wg       sync.WaitGroup
+	stopping atomic.Bool // set once shutdown begins
+}
+
+// shutdownWriteTimeout bounds each write to a viewer once shutdown begins.
+const shutdownWriteTimeout = 300 * time.Millisecond
+
+// writeTimeout is how long a write to a viewer may block.
+func (s *Server) writeTimeout(normal time.Duration) time.Duration {
+	if s.stopping.Load() {
+		return shutdownWriteTimeout
+	}
+	return normal
 }
 
 // NewServer binds the RTSP listener and the UDP ports, so that a port
@@ -270,9 +283,21 @@ func (s *Server) shutdown() {
 		conns = append(conns, c)
 	}
 	s.mu.Unlock()
-	for _, ss := range sessions {
-		s.closeSession(ss, "server shutting down")
+	// A viewer that stopped reading must not hold up the exit: writes still
+	// blocked get a short deadline, and so does the BYE each viewer is sent.
+	s.stopping.Store(true)
+	for _, c := range conns {
+		c.nc.SetWriteDeadline(time.Now().Add(shutdownWriteTimeout))
 	}
+	var wg sync.WaitGroup
+	for _, ss := range sessions {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.closeSession(ss, "server shutting down")
+		}()
+	}
+	wg.Wait()
 	for _, c := range conns {
 		c.nc.Close()
 	}

@@ -423,3 +423,44 @@ func TestRTCPFromClientReachesFeedbackAndKeepsSessionAlive(t *testing.T) {
 		t.Fatalf("keyframe request %q", fb.keys[0])
 	}
 }
+
+// A viewer that stops reading cannot hold up shutdown: its blocked write
+// gets a short deadline, and Run returns promptly.
+func TestShutdownWithAViewerThatStoppedReading(t *testing.T) {
+	st := newTestStream(t, 8, time.Hour)
+	srv, err := NewServer(Config{Addr: "127.0.0.1:0"}, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- srv.Run(ctx) }()
+
+	c, err := net.Dial("tcp", srv.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.(*net.TCPConn).SetReadBuffer(4096)
+	rc := &rawClient{t: t, c: c, br: bufio.NewReader(c), url: "rtsp://" + srv.Addr().String() + "/stream1"}
+	res := rc.do("SETUP", rc.url+"/trackID=0", "Transport: RTP/AVP/TCP;unicast;interleaved=0-1")
+	if res := rc.do("PLAY", rc.url, "Session: "+sessionID(res)); res.code != 200 {
+		t.Fatalf("PLAY: %+v", res)
+	}
+	// Never read again, and push 150 KB keyframes until the session's
+	// writer is stuck on a full socket and its queue is full too.
+	for i := 0; i < 400; i++ {
+		st.WriteAccessUnit(h264AU(true, time.Duration(i+1)*40*time.Millisecond, 150_000))
+		time.Sleep(2 * time.Millisecond)
+	}
+	start := time.Now()
+	cancel()
+	select {
+	case <-ran:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return within 5 s")
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("shutdown took %v with a stuck viewer, want under 2 s", d)
+	}
+}
