@@ -32,6 +32,14 @@ type testServer struct {
 
 func startTestServer(t *testing.T, mod func(*Config)) *testServer {
 	t.Helper()
+	ts, stop := runTestServer(t, mod)
+	t.Cleanup(stop)
+	return ts
+}
+
+// runTestServer starts a test server and returns the function that stops it.
+func runTestServer(t testing.TB, mod func(*Config)) (*testServer, func()) {
+	t.Helper()
 	src, err := testsrc.New(testsrc.Config{Width: 160, Height: 128, FPS: 25})
 	if err != nil {
 		t.Fatal(err)
@@ -62,8 +70,8 @@ func startTestServer(t *testing.T, mod func(*Config)) *testServer {
 		p := &pipeline.Pipeline{Source: src, Encoder: enc, Sink: st}
 		p.Run(ctx)
 	}()
-	t.Cleanup(func() { cancel(); wg.Wait(); src.Close() })
-	return &testServer{srv: srv, st: st, addr: srv.Addr().String()}
+	stop := func() { cancel(); wg.Wait(); src.Close() }
+	return &testServer{srv: srv, st: st, addr: srv.Addr().String()}, stop
 }
 
 // rawClient speaks RTSP by hand so tests control every byte.
