@@ -5,6 +5,7 @@ import (
 	"errors"
 	"image"
 	"image/jpeg"
+	"math"
 	"testing"
 
 	"github.com/camagent/camagent/capture"
@@ -137,7 +138,7 @@ func TestReadFrameNumberRejects(t *testing.T) {
 		{"short plane", good[:len(good)-1], w, w, h, ErrPlane},
 		{"stride below width", good, w - 1, w, h, ErrPlane},
 		{"zero size", good, w, 0, 0, ErrPlane},
-		{"huge stride", good, 1 << 62, w, h, ErrPlane},
+		{"huge stride", good, math.MaxInt, w, h, ErrPlane},
 		{"too small", good, w, 32, 32, ErrNoBarcode},
 	}
 	for _, c := range cases {
