@@ -68,6 +68,11 @@ type Frame struct {
 	Format   PixelFormat
 	Width    int
 	Height   int
+	// Restart marks the first frame after the source reopened its device
+	// (a camera unplugged and plugged back). Sequence starts again, and
+	// predicted pictures from before are gone: an encoder should start
+	// with a keyframe.
+	Restart bool
 
 	release func()
 }

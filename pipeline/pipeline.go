@@ -31,7 +31,7 @@ type Pipeline struct {
 	// systemd watchdog hooks in here). It must not block.
 	OnFrame func()
 
-	frames, encodeErrors, sinkErrors, driverGaps atomic.Uint64
+	frames, encodeErrors, sinkErrors, driverGaps, restarts atomic.Uint64
 }
 
 // Stats are the pipeline's counters.
@@ -40,11 +40,14 @@ type Stats struct {
 	EncodeErrors uint64
 	SinkErrors   uint64
 	DriverGaps   uint64 // frames the source skipped (sequence gaps)
+	// Restarts counts frames marked capture.Frame.Restart: how often the
+	// source reopened its device (a camera unplugged and back).
+	Restarts uint64
 }
 
 // Stats returns the counters since Run started.
 func (p *Pipeline) Stats() Stats {
-	return Stats{p.frames.Load(), p.encodeErrors.Load(), p.sinkErrors.Load(), p.driverGaps.Load()}
+	return Stats{p.frames.Load(), p.encodeErrors.Load(), p.sinkErrors.Load(), p.driverGaps.Load(), p.restarts.Load()}
 }
 
 // Run pumps frames until ctx is done or the source fails.
@@ -71,6 +74,15 @@ func (p *Pipeline) Run(ctx context.Context) error {
 				return nil
 			}
 			return fmt.Errorf("pipeline: capture: %w", err)
+		}
+		if f.Restart {
+			// The device was reopened: its sequence starts again, and
+			// H.264 viewers need a keyframe to resume from.
+			p.restarts.Add(1)
+			haveSeq = false
+			if kf, ok := p.Encoder.(encode.KeyframeForcer); ok {
+				kf.ForceKeyframe()
+			}
 		}
 		if haveSeq && f.Sequence != lastSeq+1 {
 			p.driverGaps.Add(uint64(f.Sequence - lastSeq - 1))
@@ -106,6 +118,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			log.Info("capture", "frames", st.Frames-lastStats.Frames,
 				"fps", float64(st.Frames-lastStats.Frames)/time.Since(lastSummary).Seconds(),
 				"driver_gaps", st.DriverGaps-lastStats.DriverGaps,
+				"restarts", st.Restarts-lastStats.Restarts,
 				"encode_errors", st.EncodeErrors-lastStats.EncodeErrors)
 			lastSummary, lastStats, lastErr = time.Now(), st, ""
 		}

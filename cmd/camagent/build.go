@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -11,6 +10,7 @@ import (
 	"github.com/camagent/camagent/capture"
 	"github.com/camagent/camagent/capture/filesrc"
 	"github.com/camagent/camagent/capture/testsrc"
+	"github.com/camagent/camagent/capture/v4l2"
 	"github.com/camagent/camagent/encode"
 	"github.com/camagent/camagent/encode/h264sw"
 	"github.com/camagent/camagent/encode/jpegsw"
@@ -22,7 +22,7 @@ func openSource(cfg Config, log *slog.Logger) (capture.Source, error) {
 	switch cfg.Source {
 	case "auto":
 		if _, err := os.Stat(cfg.Device); err == nil {
-			return nil, fmt.Errorf("found camera %s, but this build cannot capture from V4L2 yet: set CAMAGENT_SOURCE=testsrc or file", cfg.Device)
+			return openCamera(cfg, log)
 		}
 		log.Warn("no camera found; streaming the built-in test pattern", "device", cfg.Device)
 		fallthrough
@@ -40,9 +40,34 @@ func openSource(cfg Config, log *slog.Logger) (capture.Source, error) {
 		}
 		return src, nil
 	case "v4l2":
-		return nil, errors.New("invalid CAMAGENT_SOURCE=\"v4l2\": V4L2 capture is not in this build yet; use testsrc or file")
+		return openCamera(cfg, log)
 	}
 	return nil, fmt.Errorf("invalid CAMAGENT_SOURCE=%q", cfg.Source)
+}
+
+// openCamera opens the V4L2 camera at cfg.Device in the mode asked for.
+func openCamera(cfg Config, log *slog.Logger) (capture.Source, error) {
+	ctrls, err := v4l2.ParseControls(cfg.V4L2Controls)
+	if err != nil {
+		return nil, settingError{"V4L2_CONTROLS", cfg.V4L2Controls, err.Error()}
+	}
+	var format capture.PixelFormat
+	if cfg.V4L2Format != "" {
+		format = capture.FourCC(cfg.V4L2Format)
+	}
+	src, err := v4l2.Open(v4l2.Config{
+		Device: cfg.Device, Format: format, Prefer: v4l2.Preference(cfg.Codec),
+		Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS,
+		Controls: ctrls, Logger: log.With("component", "v4l2"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if m := src.Mode(); m.Format.Compressed() && codecFor(m.Format) != cfg.Codec {
+		src.Close()
+		return nil, fmt.Errorf("invalid CAMAGENT_CODEC=%q: %s gives %s, which is streamed as is; set CAMAGENT_CODEC=%s, or a raw CAMAGENT_V4L2_FORMAT", cfg.Codec, cfg.Device, m.Format, codecFor(m.Format))
+	}
+	return src, nil
 }
 
 func codecFor(f capture.PixelFormat) string {
@@ -58,6 +83,8 @@ func sourceName(src capture.Source) string {
 		return "test pattern"
 	case *filesrc.Source:
 		return "file"
+	case *v4l2.Source:
+		return "camera"
 	}
 	return "camera"
 }
@@ -73,6 +100,10 @@ func (e encoder) forceKeyframe() {
 		kf.ForceKeyframe()
 	}
 }
+
+// ForceKeyframe makes encoder an encode.KeyframeForcer, so that the
+// pipeline can ask for a keyframe when the camera comes back.
+func (e encoder) ForceKeyframe() { e.forceKeyframe() }
 
 func (e encoder) parameterSets() (sps, pps []byte) {
 	if p, ok := e.Encoder.(interface{ ParameterSets() ([]byte, []byte) }); ok {

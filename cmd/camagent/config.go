@@ -7,11 +7,15 @@ import (
 	"io"
 	"net/netip"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+
+	"github.com/camagent/camagent/capture"
+	"github.com/camagent/camagent/capture/v4l2"
 )
 
 // Config is camagent's whole configuration. Each field is an environment
@@ -25,6 +29,10 @@ type Config struct {
 	Width  int    `envconfig:"WIDTH" flag:"width" default:"640" desc:"frame width in pixels"`
 	Height int    `envconfig:"HEIGHT" flag:"height" default:"480" desc:"frame height in pixels"`
 	FPS    int    `envconfig:"FPS" flag:"fps" default:"25" desc:"frames per second"`
+
+	V4L2Format   string `envconfig:"V4L2_FORMAT" flag:"v4l2-format" desc:"camera pixel format: YUYV, NV12, YU12, MJPG, JPEG or H264; empty = the codec if the camera gives it, else raw"`
+	V4L2Controls string `envconfig:"V4L2_CONTROLS" flag:"v4l2-controls" desc:"camera controls to set, e.g. brightness=128,auto_exposure=1 (names as v4l2-ctl -l prints them)"`
+	ListDevices  bool   `envconfig:"LIST_DEVICES" flag:"list-devices" desc:"list every V4L2 device with its formats, sizes and frame rates, then exit"`
 
 	JPEGQuality int `envconfig:"JPEG_QUALITY" flag:"jpeg-quality" default:"80" desc:"software JPEG quality, 1-100"`
 	GOP         int `envconfig:"GOP" flag:"gop" default:"0" desc:"software H.264 frames between keyframes; 0 = 2 s worth"`
@@ -101,6 +109,8 @@ func bindFlags(fs *flag.FlagSet, cfg *Config) {
 			fs.IntVar(p, name, *p, usage)
 		case *time.Duration:
 			fs.DurationVar(p, name, *p, usage)
+		case *bool:
+			fs.BoolVar(p, name, *p, usage)
 		}
 	}
 }
@@ -161,6 +171,9 @@ func (c *Config) validate() error {
 	if c.RTPPort%2 != 0 {
 		return settingError{"RTP_PORT", strconv.Itoa(c.RTPPort), "an even number (RTCP uses the next port)"}
 	}
+	if err := c.validateV4L2(); err != nil {
+		return err
+	}
 	if c.Source == "file" && c.File == "" {
 		return settingError{"FILE", "", "a path to an H.264 or MJPEG file when CAMAGENT_SOURCE=file"}
 	}
@@ -178,6 +191,23 @@ func (c *Config) validate() error {
 	}
 	if (c.RTSPUser == "") != (c.RTSPPass == "") {
 		return settingError{"RTSP_PASS", "(hidden)", "to be set together with CAMAGENT_RTSP_USER (both or neither)"}
+	}
+	return nil
+}
+
+func (c *Config) validateV4L2() error {
+	c.V4L2Format = strings.ToUpper(c.V4L2Format)
+	if c.V4L2Format != "" {
+		f := capture.FourCC(c.V4L2Format)
+		if len(c.V4L2Format) != 4 || !slices.Contains(v4l2.Usable, f) {
+			return settingError{"V4L2_FORMAT", c.V4L2Format, "one of YUYV, NV12, YU12, MJPG, JPEG, H264, or empty to choose"}
+		}
+		if f.Compressed() && codecFor(f) != c.Codec {
+			return settingError{"V4L2_FORMAT", c.V4L2Format, fmt.Sprintf("a raw format or %s with CAMAGENT_CODEC=%s (camera %s is streamed as is)", c.V4L2Format, codecFor(f), c.V4L2Format)}
+		}
+	}
+	if _, err := v4l2.ParseControls(c.V4L2Controls); err != nil {
+		return settingError{"V4L2_CONTROLS", c.V4L2Controls, "name=value pairs separated by commas, e.g. brightness=128,auto_exposure=1 (" + err.Error() + ")"}
 	}
 	return nil
 }

@@ -52,6 +52,9 @@ func run(args []string) error {
 		fmt.Println(versionString())
 		return nil
 	}
+	if cfg.ListDevices {
+		return listDevices(os.Stdout)
+	}
 	log := newLogger(cfg.LogLevel)
 	log.Info("starting", "version", versionString())
 
