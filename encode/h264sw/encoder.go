@@ -81,10 +81,17 @@ func (c *Config) validate() error {
 	return nil
 }
 
-// Encoder encodes frames of one size and rate. Encode and Close must be
-// called from one goroutine; ForceKeyframe and ParameterSets from any.
+// Encoder encodes frames of one size and rate. Its knobs are the keyframe
+// and the frame rate: frames are dropped before they are encoded (going by
+// their capture timestamps), so every P picture still refers to the last
+// encoded one. The picture is lossless, so there is no bitrate or quality
+// knob.
+//
+// Encode and Close must be called from one goroutine; ForceKeyframe,
+// SetFramerate and ParameterSets from any.
 type Encoder struct {
 	cfg   Config
+	dec   encode.Decimator
 	g     geometry
 	level uint8
 	sps   []byte
@@ -118,6 +125,7 @@ type Encoder struct {
 var (
 	_ encode.Encoder        = (*Encoder)(nil)
 	_ encode.KeyframeForcer = (*Encoder)(nil)
+	_ encode.Tunable        = (*Encoder)(nil)
 )
 
 // Stats counts pictures and macroblocks by how they were coded, since New.
@@ -173,6 +181,19 @@ func (e *Encoder) Stats() Stats { return e.stats }
 // from any goroutine.
 func (e *Encoder) ForceKeyframe() { e.forceKey.Store(true) }
 
+// Knobs reports the keyframe and the frame rate.
+func (e *Encoder) Knobs() encode.Knob { return encode.KnobKeyframe | encode.KnobFramerate }
+
+// SetBitrate returns encode.ErrNoKnob: the pictures are lossless.
+func (e *Encoder) SetBitrate(int) error { return encode.ErrNoKnob }
+
+// SetQuality returns encode.ErrNoKnob: the pictures are lossless.
+func (e *Encoder) SetQuality(int) error { return encode.ErrNoKnob }
+
+// SetFramerate drops frames from the next one on to keep at most fps
+// frames per second.
+func (e *Encoder) SetFramerate(fps int) error { return e.dec.SetRate(fps) }
+
 // Close releases nothing (the encoder holds no OS resources) but makes
 // further Encode calls fail.
 func (e *Encoder) Close() error {
@@ -180,8 +201,9 @@ func (e *Encoder) Close() error {
 	return nil
 }
 
-// Encode codes one frame. The returned access unit and its NAL units are
-// reused by the next call. Keyframes carry SPS, PPS and the IDR slice; other
+// Encode codes one frame, or returns (nil, nil) for a frame dropped to
+// keep the frame rate set by SetFramerate. The returned access unit and its
+// NAL units are reused by the next call. Keyframes carry SPS, PPS and the IDR slice; other
 // frames one P slice.
 func (e *Encoder) Encode(f *capture.Frame) (*encode.AccessUnit, error) {
 	if e.closed {
@@ -189,6 +211,9 @@ func (e *Encoder) Encode(f *capture.Frame) (*encode.AccessUnit, error) {
 	}
 	if err := checkFrame(f, e.g); err != nil {
 		return nil, err
+	}
+	if !e.dec.Keep(f.Timestamp) {
+		return nil, nil
 	}
 	e.cur.load(f, e.g)
 

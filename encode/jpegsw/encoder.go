@@ -39,12 +39,18 @@ type Config struct {
 // the output buffer are allocated once and reused, so the access unit
 // Encode returns is valid only until the next call.
 //
-// Encode must not be called concurrently; SetQuality and Quality may be
-// called from any goroutine, and take effect at the next Encode.
+// Its knobs are quality and frame rate (frames are dropped, going by their
+// capture timestamps, to keep the rate at or below the target). Every JPEG
+// is a keyframe, so it has no keyframe knob: ForceKeyframe does nothing.
+//
+// Encode must not be called concurrently; SetQuality, SetFramerate and
+// Quality may be called from any goroutine, and take effect at the next
+// Encode.
 type Encoder struct {
 	width, height int
 	quality       atomic.Int32
 	closed        atomic.Bool
+	dec           encode.Decimator
 
 	img    image.YCbCr // points into the frame (YU12) or into planes
 	planes []byte      // converted planes for NV12 (chroma) and YUYV (all)
@@ -53,7 +59,10 @@ type Encoder struct {
 	au     encode.AccessUnit
 }
 
-var _ encode.Encoder = (*Encoder)(nil)
+var (
+	_ encode.Encoder = (*Encoder)(nil)
+	_ encode.Tunable = (*Encoder)(nil)
+)
 
 // outBuffer is a bytes.Buffer with the Flush method image/jpeg looks for;
 // without it, jpeg.Encode wraps the writer in a new bufio.Writer per call.
@@ -86,6 +95,20 @@ func (e *Encoder) SetQuality(q int) error {
 	return nil
 }
 
+// Knobs reports quality and frame rate.
+func (e *Encoder) Knobs() encode.Knob { return encode.KnobQuality | encode.KnobFramerate }
+
+// SetBitrate returns encode.ErrNoKnob: the size of a JPEG follows from its
+// quality.
+func (e *Encoder) SetBitrate(int) error { return encode.ErrNoKnob }
+
+// SetFramerate drops frames from the next one on to keep at most fps
+// frames per second.
+func (e *Encoder) SetFramerate(fps int) error { return e.dec.SetRate(fps) }
+
+// ForceKeyframe does nothing: every JPEG is a keyframe.
+func (e *Encoder) ForceKeyframe() {}
+
 // Quality reports the current quality.
 func (e *Encoder) Quality() int { return int(e.quality.Load()) }
 
@@ -95,7 +118,8 @@ func (e *Encoder) Close() error {
 	return nil
 }
 
-// Encode compresses f. The frame is not retained.
+// Encode compresses f, or returns (nil, nil) for a frame dropped to keep
+// the frame rate set by SetFramerate. The frame is not retained.
 func (e *Encoder) Encode(f *capture.Frame) (*encode.AccessUnit, error) {
 	if e.closed.Load() {
 		return nil, ErrClosed
@@ -105,6 +129,9 @@ func (e *Encoder) Encode(f *capture.Frame) (*encode.AccessUnit, error) {
 	}
 	if f.Width != e.width || f.Height != e.height {
 		return nil, fmt.Errorf("%w: frame is %dx%d, encoder %dx%d", ErrSize, f.Width, f.Height, e.width, e.height)
+	}
+	if !e.dec.Keep(f.Timestamp) {
+		return nil, nil
 	}
 	if err := e.wrap(f); err != nil {
 		return nil, err

@@ -46,6 +46,10 @@ type SPSInfo struct {
 // unit. Only one PPS is cached: a stream that switches between several PPS
 // ids keeps working only if it repeats them itself.
 //
+// It has no knobs: the camera or file decides bitrate, GOP and quality, and
+// dropping a frame would break the pictures that refer to it. (A UVC
+// camera's H.264 controls may be wired in later.)
+//
 // Encode is for one goroutine. ParameterSets, SPSInfo and Dropped may be
 // called from any goroutine.
 type H264 struct {
@@ -64,6 +68,7 @@ type H264 struct {
 var (
 	_ encode.Encoder        = (*H264)(nil)
 	_ encode.KeyframeForcer = (*H264)(nil)
+	_ encode.Tunable        = (*H264)(nil)
 )
 
 // NewH264 returns an H.264 passthrough encoder.
@@ -215,6 +220,19 @@ func (e *H264) Dropped() uint64 { return e.dropped.Load() }
 // ForceKeyframe does nothing: a file or a camera that encodes decides its
 // own GOP. (A UVC camera's IDR request control may be wired here later.)
 func (e *H264) ForceKeyframe() {}
+
+// Knobs reports none.
+func (e *H264) Knobs() encode.Knob { return 0 }
+
+// SetBitrate returns encode.ErrNoKnob.
+func (e *H264) SetBitrate(int) error { return encode.ErrNoKnob }
+
+// SetFramerate returns encode.ErrNoKnob: dropping a frame would break the
+// pictures predicted from it.
+func (e *H264) SetFramerate(int) error { return encode.ErrNoKnob }
+
+// SetQuality returns encode.ErrNoKnob.
+func (e *H264) SetQuality(int) error { return encode.ErrNoKnob }
 
 // Close does nothing; it exists to satisfy encode.Encoder.
 func (e *H264) Close() error { return nil }

@@ -12,13 +12,20 @@ import (
 // start, an SOF before the first SOS, and an EOI; bytes after the last EOI
 // (UVC cameras pad their buffers) are cut off. Deeper validation (tables,
 // sizes RFC 2435 can carry) is the RTP packetizer's job.
+//
+// Its one knob is the frame rate: frames are dropped (going by their
+// capture timestamps) to keep the rate at or below the target, which is
+// harmless since every JPEG stands alone. Encode is for one goroutine;
+// SetFramerate may be called from any.
 type MJPEG struct {
-	au encode.AccessUnit
+	au  encode.AccessUnit
+	dec encode.Decimator
 }
 
 var (
 	_ encode.Encoder        = (*MJPEG)(nil)
 	_ encode.KeyframeForcer = (*MJPEG)(nil)
+	_ encode.Tunable        = (*MJPEG)(nil)
 )
 
 // NewMJPEG returns an MJPEG passthrough encoder.
@@ -26,7 +33,8 @@ func NewMJPEG() *MJPEG {
 	return &MJPEG{au: encode.AccessUnit{Codec: encode.MJPEG, Keyframe: true}}
 }
 
-// Encode returns an access unit whose JPEG aliases f.Data.
+// Encode returns an access unit whose JPEG aliases f.Data, or (nil, nil)
+// for a frame dropped to keep the frame rate set by SetFramerate.
 func (e *MJPEG) Encode(f *capture.Frame) (*encode.AccessUnit, error) {
 	if f.Format != capture.MJPG && f.Format != capture.JPEG {
 		return nil, fmt.Errorf("%w: %s, want MJPG or JPEG", ErrFormat, f.Format)
@@ -34,6 +42,9 @@ func (e *MJPEG) Encode(f *capture.Frame) (*encode.AccessUnit, error) {
 	img, err := checkJPEG(f.Data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrJPEG, err)
+	}
+	if !e.dec.Keep(f.Timestamp) {
+		return nil, nil
 	}
 	e.au.JPEG = img
 	e.au.Timestamp = f.Timestamp
@@ -93,6 +104,20 @@ func checkJPEG(b []byte) ([]byte, error) {
 
 // ForceKeyframe does nothing: every JPEG is a keyframe.
 func (e *MJPEG) ForceKeyframe() {}
+
+// Knobs reports the frame rate only: the camera's own JPEG quality control
+// is not wired here.
+func (e *MJPEG) Knobs() encode.Knob { return encode.KnobFramerate }
+
+// SetBitrate returns encode.ErrNoKnob.
+func (e *MJPEG) SetBitrate(int) error { return encode.ErrNoKnob }
+
+// SetQuality returns encode.ErrNoKnob.
+func (e *MJPEG) SetQuality(int) error { return encode.ErrNoKnob }
+
+// SetFramerate drops frames from the next one on to keep at most fps
+// frames per second.
+func (e *MJPEG) SetFramerate(fps int) error { return e.dec.SetRate(fps) }
 
 // Close does nothing; it exists to satisfy encode.Encoder.
 func (e *MJPEG) Close() error { return nil }
