@@ -53,6 +53,8 @@ type session struct {
 	seq     uint16 // next RTP sequence number; the writer owns it while playing
 	frames  uint64
 	dropped uint64 // frames dropped in earlier PLAY periods
+	// thinning is applied to each PLAY's subscriber (rate adaptation).
+	thinning Thinning
 }
 
 func newSessionID() string {
@@ -97,6 +99,7 @@ func (ss *session) play() uint16 {
 		ss.log.Warn("viewer is not keeping up; disconnecting it", "stalled_for", ss.srv.stream.cfg.StallLimit)
 		go ss.srv.closeSession(ss, "stalled")
 	})
+	ss.sub.setThinning(ss.thinning)
 	go ss.writeLoop(ss.sub, ss.stop, ss.done)
 	ss.srv.cfg.RequestKeyframe()
 	return ss.seq
@@ -145,8 +148,8 @@ func (ss *session) writeLoop(sub *subscriber, stop <-chan struct{}, done chan<- 
 			return
 		case b := <-sub.queue:
 			err := ss.out.writeBurst(b, &seq, ss.sender)
+			sub.took(b)
 			b.release()
-			sub.sent.Add(1)
 			if err != nil {
 				ss.mu.Lock()
 				ss.seq = seq
