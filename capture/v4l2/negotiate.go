@@ -175,46 +175,63 @@ func refusal(cat Catalog, r Request, device string) error {
 }
 
 // Offered lists the usable modes of a catalog on one line, largest size
-// first: "1280x720 MJPG @30,15 fps; 640x480 YUYV @30 fps".
+// first, formats that share a size and rates together:
+// "1280x720 MJPG @30,15 fps; 640x480 YUYV,NV12 @30 fps".
 func Offered(cat Catalog) string {
 	type entry struct {
-		size  FrameSize
-		order int
-		text  string
+		area    int
+		order   int
+		size    string
+		rates   string
+		formats []string
 	}
-	var es []entry
-	var others []string
+	var es []*entry
+	others := 0
+	add := func(area, order int, size, rates, format string) {
+		for _, e := range es {
+			if e.size == size && e.rates == rates {
+				e.formats = append(e.formats, format)
+				return
+			}
+		}
+		es = append(es, &entry{area: area, order: order, size: size, rates: rates, formats: []string{format}})
+	}
 	for _, fm := range cat {
 		order := slices.Index(Usable, fm.Format)
 		if order < 0 {
-			others = append(others, fm.Format.String())
+			others++
 			continue
 		}
 		if len(fm.Sizes) == 0 {
-			es = append(es, entry{order: order, text: "any size " + fm.Format.String()})
+			add(0, order, "any size", "", fm.Format.String())
 		}
 		for _, s := range fm.Sizes {
-			es = append(es, entry{size: s.FrameSize, order: order,
-				text: sizeString(s.FrameSize) + " " + fm.Format.String() + rateString(s.Intervals)})
+			add(s.MaxWidth*s.MaxHeight, order, sizeString(s.FrameSize), rateString(s.Intervals), fm.Format.String())
 		}
 	}
-	slices.SortStableFunc(es, func(a, b entry) int {
-		aa, ba := a.size.MaxWidth*a.size.MaxHeight, b.size.MaxWidth*b.size.MaxHeight
-		if aa != ba {
-			return ba - aa
+	slices.SortStableFunc(es, func(a, b *entry) int {
+		if a.area != b.area {
+			return b.area - a.area
 		}
 		return a.order - b.order
 	})
 	parts := make([]string, len(es))
 	for i, e := range es {
-		parts[i] = e.text
+		slices.SortFunc(e.formats, func(a, b string) int {
+			return slices.Index(Usable, capture.FourCC(a)) - slices.Index(Usable, capture.FourCC(b))
+		})
+		parts[i] = e.size + " " + strings.Join(e.formats, ",") + e.rates
 	}
 	s := strings.Join(parts, "; ")
 	if len(es) == 0 {
 		s = "none of the formats camagent takes (" + joinFormats(Usable) + ")"
 	}
-	if len(others) > 0 {
-		s += " (and formats camagent does not take: " + strings.Join(others, ",") + ")"
+	if others > 0 {
+		plural := "s"
+		if others == 1 {
+			plural = ""
+		}
+		s += fmt.Sprintf(" (and %d format%s camagent does not take; camagent -list-devices shows all)", others, plural)
 	}
 	return s
 }

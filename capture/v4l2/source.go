@@ -510,12 +510,20 @@ func (s *Source) lose(sess *session, err error) {
 	s.log.Warn("camera lost; reopening it until it is back", "device", s.cfg.Device, "err", err)
 }
 
-// reopen tries to open the camera again, with capped exponential backoff,
-// until it streams, ctx is done or the source is closed.
+// reopen tries to open the camera again, with capped exponential backoff
+// (MinBackoff, doubling up to MaxBackoff), until it streams, ctx is done or
+// the source is closed.
 func (s *Source) reopen(ctx context.Context) error {
 	delay := s.cfg.MinBackoff
 	lastErr := ""
 	for {
+		// Wait before each attempt, the first too: a camera being
+		// re-enumerated, or a driver module being unloaded, is not
+		// grabbed again at once.
+		if err := s.sleep(ctx, delay); err != nil {
+			return err
+		}
+		delay = min(2*delay, s.cfg.MaxBackoff)
 		sess, err := s.open(false)
 		if err == nil {
 			s.mu.Lock()
@@ -537,10 +545,6 @@ func (s *Source) reopen(ctx context.Context) error {
 			s.log.Warn("camera is back but unusable; still retrying", "device", s.cfg.Device, "err", err)
 		}
 		lastErr = err.Error()
-		if err := s.sleep(ctx, delay); err != nil {
-			return err
-		}
-		delay = min(2*delay, s.cfg.MaxBackoff)
 	}
 }
 

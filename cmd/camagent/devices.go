@@ -39,18 +39,24 @@ func writeNode(w io.Writer, n v4l2.NodeInfo) {
 		fmt.Fprintf(w, "\tcannot list formats: %v\n\n", n.Err)
 		return
 	}
+	// The formats camagent takes in full, like v4l2-ctl --list-formats-ext;
+	// the others (vivid has 80) by name only.
+	var others []string
 	for i, f := range n.Catalog {
-		note := ""
 		if !usable(f) {
-			note = " (camagent does not take this format)"
+			others = append(others, fmt.Sprintf("'%s' (%s)", f.Format, f.Description))
+			continue
 		}
-		fmt.Fprintf(w, "\t[%d]: '%s' (%s)%s\n", i, f.Format, f.Description, note)
+		fmt.Fprintf(w, "\t[%d]: '%s' (%s)\n", i, f.Format, f.Description)
 		if len(f.Sizes) == 0 {
 			fmt.Fprintf(w, "\t\tany size (the driver does not list them)\n")
 		}
 		for _, s := range f.Sizes {
 			fmt.Fprintf(w, "\t\t%s\n", s)
 		}
+	}
+	if len(others) > 0 {
+		fmt.Fprintf(w, "\tformats camagent does not take: %s\n", strings.Join(others, ", "))
 	}
 	fmt.Fprintln(w)
 }
