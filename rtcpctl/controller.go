@@ -346,7 +346,8 @@ func (c *Controller) observe(st *sessionState, now time.Time, o *Observation) {
 // BacklogInterval: the share of what was offered that did not leave (was
 // dropped, or is still queued) counts as loss.
 func (c *Controller) backlogSample(st *sessionState, now time.Time, o *Observation) (sample, bool) {
-	if !st.sampled {
+	if !st.sampled || o.OfferedBytes < st.lastOffered || o.DroppedBytes < st.lastDrop {
+		// first sight, or a new PLAY restarted the counters
 		st.sampled, st.lastSample = true, now
 		st.lastOffered, st.lastDrop, st.lastBacklog = o.OfferedBytes, o.DroppedBytes, o.BacklogBytes
 		return sample{}, false
