@@ -22,8 +22,14 @@ import (
 	"github.com/camagent/camagent/capture"
 )
 
-// ErrClosed is returned by Next after Close.
-var ErrClosed = errors.New("v4l2: source closed")
+// Errors of Source.
+var (
+	// ErrClosed is returned by Next after Close.
+	ErrClosed = errors.New("v4l2: source closed")
+	// ErrStalled: the camera stopped giving frames without an error; it
+	// is reopened like an unplugged one.
+	ErrStalled = errors.New("v4l2: camera stalled")
+)
 
 // Defaults and limits of Config.
 const (
@@ -65,6 +71,10 @@ type Config struct {
 	// MinBackoff and MaxBackoff bound the wait between attempts to reopen
 	// a lost camera; it doubles from one to the other (default 100 ms, 5 s).
 	MinBackoff, MaxBackoff time.Duration
+	// StallTimeout: a camera that gives no frame for this long, without
+	// reporting an error, is treated as lost and reopened (default 10
+	// frame periods, at least 5 s).
+	StallTimeout time.Duration
 	// Poll is the longest a blocked Next waits before checking ctx and
 	// Close again (default 100 ms).
 	Poll time.Duration
@@ -94,6 +104,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxBackoff < c.MinBackoff {
 		c.MaxBackoff = max(DefaultMaxBackoff, c.MinBackoff)
+	}
+	if c.StallTimeout <= 0 && c.FPS > 0 {
+		c.StallTimeout = max(5*time.Second, 10*time.Second/time.Duration(c.FPS))
 	}
 	if c.Poll <= 0 {
 		c.Poll = DefaultPoll
@@ -156,6 +169,7 @@ type Source struct {
 	warnedClock bool       // the no-monotonic-timestamp warning was logged
 	haveSeq     bool
 	lastSeq     uint32
+	lastFrame   time.Duration // Now() when a buffer was last dequeued
 	goneAt      time.Duration
 	dq, cand    Buffer
 
@@ -292,6 +306,7 @@ func (s *Source) start(dev Device, first bool) (*session, error) {
 		s.frameSize = size
 		s.keepAll = format == capture.H264
 	}
+	s.lastFrame = c.Now()
 	sess := &session{src: s, dev: dev, slots: make([]slot, len(bufs))}
 	for i, b := range bufs {
 		sl := &sess.slots[i]
@@ -361,6 +376,11 @@ func (s *Source) read(ctx context.Context, sess *session) (*capture.Frame, error
 		if err != nil && err != ErrTimeout {
 			return nil, err
 		}
+		if err == ErrTimeout {
+			if d := s.cfg.Now() - s.lastFrame; d > s.cfg.StallTimeout {
+				return nil, fmt.Errorf("%w: no frame for %v", ErrStalled, d.Round(time.Millisecond))
+			}
+		}
 	}
 }
 
@@ -390,6 +410,7 @@ func (s *Source) take(sess *session) (*capture.Frame, error) {
 			return nil, fmt.Errorf("v4l2: VIDIOC_DQBUF gave buffer %d, which is not queued", s.dq.Index)
 		}
 		s.count(s.dq.Sequence)
+		s.lastFrame = s.cfg.Now()
 		if !s.usable(&s.dq) {
 			s.skipped.Add(1)
 			s.requeue(sess, s.dq.Index)

@@ -450,3 +450,35 @@ func TestReappearsWithOtherModeIsRetried(t *testing.T) {
 		t.Fatalf("%d 'unusable' lines, want 1:\n%s", n, r.log())
 	}
 }
+
+// A camera that stops giving frames without an error is reopened.
+func TestStalledCameraIsReopened(t *testing.T) {
+	r := newRig(t, vividCatalog())
+	first := true
+	r.newDev = func() *FakeDevice {
+		d := &FakeDevice{Catalog: vividCatalog(), AutoCapture: !first} // the first one never captures
+		first = false
+		return d
+	}
+	cfg := r.config(640, 480, 25)
+	now := cfg.Now
+	cfg.Now = func() time.Duration { // each look at the clock is 1 s later
+		r.mu.Lock()
+		r.now += time.Second
+		r.mu.Unlock()
+		return now()
+	}
+	s, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	f := next(t, s)
+	if !f.Restart {
+		t.Fatal("first frame after the stall not marked Restart")
+	}
+	f.Release()
+	if !r.dev(0).Closed() || s.Stats().Reopens != 1 || !strings.Contains(r.log(), "camera stalled: no frame for 6s") {
+		t.Fatalf("stats %+v, log:\n%s", s.Stats(), r.log())
+	}
+}
