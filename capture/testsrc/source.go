@@ -102,10 +102,11 @@ type buffer struct {
 
 // Source generates the pattern. It is paced like a driver: frame n is due at
 // start + n/FPS, where start is the time of the first call to Next, and is
-// stamped with that ideal due time. A consumer more than one frame period
-// late gets the most recent due frame; the frames it missed are skipped (a
-// gap in Sequence) and counted by Dropped, as a driver with no queued buffer
-// would drop them.
+// stamped with that ideal due time. A consumer late by up to Buffers frame
+// periods gets the frames it missed at once, in order, as a driver's queued
+// buffers would hold them; one later than that gets the most recent due
+// frame, and the frames it missed are skipped (a gap in Sequence) and counted
+// by Dropped, as a driver with no queued buffer would drop them.
 //
 // Frames come from a ring of Config.Buffers preallocated buffers. When the
 // consumer holds all of them, Next blocks until one is released (or ctx is
@@ -220,7 +221,10 @@ func (s *Source) Next(ctx context.Context) (*capture.Frame, error) {
 	}
 	n := s.next
 	due := s.due(n)
-	if now-due > s.period() {
+	// Like a driver with Buffers queued buffers, frames are lost only when
+	// the consumer is so late that every buffer would have been filled; a
+	// shorter hiccup is caught up from the "queue" without loss.
+	if now-due > time.Duration(len(s.bufs))*s.period() {
 		n = s.frameAt(now)
 		due = s.due(n)
 		s.dropped.Add(n - s.next)

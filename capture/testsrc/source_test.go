@@ -108,16 +108,24 @@ func TestLateConsumer(t *testing.T) {
 		t.Fatalf("slept %v while late", sl)
 	}
 
-	// Late by several periods: skip to the latest due frame.
-	clk.Advance(200 * time.Millisecond) // now start+270ms: frame 6 due at 240ms
-	if f := next(); f.Sequence != 6 || f.Timestamp != start+240*time.Millisecond {
+	// Late by three periods (fewer than the 4 buffers): caught up in order.
+	clk.Advance(120 * time.Millisecond) // now start+190ms: frame 2 was due at 80ms
+	if f := next(); f.Sequence != 2 || f.Timestamp != start+80*time.Millisecond {
+		t.Fatalf("got seq %d ts %v", f.Sequence, f.Timestamp-start)
+	}
+	if s.Dropped() != 0 {
+		t.Fatalf("dropped %d while within the buffers' reach", s.Dropped())
+	}
+	// Late by more periods than there are buffers: skip to the latest due frame.
+	clk.Advance(120 * time.Millisecond) // now start+310ms: frame 3 was due at 120ms, frame 7 at 280ms
+	if f := next(); f.Sequence != 7 || f.Timestamp != start+280*time.Millisecond {
 		t.Fatalf("got seq %d ts %v", f.Sequence, f.Timestamp-start)
 	}
 	if s.Dropped() != 4 {
 		t.Fatalf("dropped %d, want 4", s.Dropped())
 	}
 	// And back on schedule.
-	if f := next(); f.Sequence != 7 || clk.Now() != start+280*time.Millisecond {
+	if f := next(); f.Sequence != 8 || clk.Now() != start+320*time.Millisecond {
 		t.Fatalf("got seq %d at %v", f.Sequence, clk.Now()-start)
 	}
 }
