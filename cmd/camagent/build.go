@@ -105,6 +105,8 @@ func (e encoder) forceKeyframe() {
 // pipeline can ask for a keyframe when the camera comes back.
 func (e encoder) ForceKeyframe() { e.forceKeyframe() }
 
+var _ encode.KeyframeForcer = encoder{}
+
 func (e encoder) parameterSets() (sps, pps []byte) {
 	if p, ok := e.Encoder.(interface{ ParameterSets() ([]byte, []byte) }); ok {
 		return p.ParameterSets()
