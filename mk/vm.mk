@@ -18,3 +18,4 @@ test-vm: vm-deps
 
 test-vm-arm64: vm-deps-arm64
 	CAMAGENT_VM_ARCH=arm64 $(GO) test $(VM_TEST_FLAGS) ./vmtest
+TEST_EXTRA += test-vm

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -114,15 +115,28 @@ func agentEnv(kv ...string) string {
 // /tmp/camagent.log, and waits until it listens.
 func startAgent(t *testing.T, vm *VM, env ...string) {
 	t.Helper()
+	if logs, err := tryStartAgent(t, vm, env...); err != nil {
+		t.Fatalf("camagent did not start: %v\n%s", err, logs)
+	}
+}
+
+// tryStartAgent is startAgent returning camagent's log when it exits or
+// does not listen within 30 s.
+func tryStartAgent(t *testing.T, vm *VM, env ...string) (string, error) {
+	t.Helper()
 	run(t, vm, 10*time.Second, agentEnv(env...)+" camagent >/tmp/camagent.log 2>&1 & agent=$!")
-	for i := 0; ; i++ {
-		out, err := vm.Run(context.Background(), 10*time.Second, "grep -q rtsp:// /tmp/camagent.log")
-		if err == nil {
-			return
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := vm.Run(context.Background(), 10*time.Second, "grep -q rtsp:// /tmp/camagent.log"); err == nil {
+			return "", nil
 		}
-		if i == 100 {
+		_, gone := vm.Run(context.Background(), 10*time.Second, "kill -0 $agent")
+		if gone != nil || time.Now().After(deadline) {
 			logs, _ := vm.Run(context.Background(), 10*time.Second, "cat /tmp/camagent.log")
-			t.Fatalf("camagent did not start: %v %s\n%s", err, out, logs)
+			if gone != nil {
+				return logs, errors.New("camagent exited")
+			}
+			return logs, errors.New("camagent printed no URL within 30 s")
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -138,8 +152,7 @@ func stopAgent(t *testing.T, vm *VM) string {
 // ffmpegFrames plays url from the host (in the VM's namespace) over
 // transport for d of stream time and returns the decoded frame sizes (as
 // 8-bit grey, so each is width×height).
-func ffmpegFrames(t *testing.T, vm *VM, url, transport string, d time.Duration) (sizes []int, stderr string) {
-	t.Helper()
+func ffmpegFrames(vm *VM, url, transport string, d time.Duration) (sizes []int, stderr string, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), d+60*time.Second)
 	defer cancel()
 	cmd := vm.HostCommand(ctx, "ffmpeg", "-nostdin", "-v", "error", "-rtsp_transport", transport,
@@ -148,7 +161,7 @@ func ffmpegFrames(t *testing.T, vm *VM, url, transport string, d time.Duration) 
 	cmd.Stderr = &errb
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("ffmpeg %s: %v\n%s", url, err, errb.String())
+		return nil, errb.String(), fmt.Errorf("ffmpeg %s: %w\n%s", url, err, errb.String())
 	}
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
@@ -159,11 +172,11 @@ func ffmpegFrames(t *testing.T, vm *VM, url, transport string, d time.Duration) 
 		}
 		n, err := strconv.Atoi(strings.TrimSpace(f[4]))
 		if err != nil {
-			t.Fatalf("ffmpeg framecrc line %q: %v", sc.Text(), err)
+			return sizes, errb.String(), fmt.Errorf("ffmpeg framecrc line %q: %w", sc.Text(), err)
 		}
 		sizes = append(sizes, n)
 	}
-	return sizes, errb.String()
+	return sizes, errb.String(), nil
 }
 
 func checkFrames(t *testing.T, what string, sizes []int, min, w, h int) {
@@ -212,7 +225,10 @@ func TestVM(t *testing.T) {
 		startAgent(t, vm, "CAMAGENT_SOURCE=testsrc", "CAMAGENT_WIDTH=320", "CAMAGENT_HEIGHT=240", "CAMAGENT_FPS=25", "CAMAGENT_CODEC=mjpeg")
 		for _, tr := range []string{"tcp", "udp"} {
 			start := time.Now()
-			sizes, stderr := ffmpegFrames(t, vm, vm.URL(8554, "stream1"), tr, 3*time.Second)
+			sizes, stderr, err := ffmpegFrames(vm, vm.URL(8554, "stream1"), tr, 3*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
 			t.Logf("testsrc over %s: %d frames in %v; ffmpeg said %q", tr, len(sizes), time.Since(start).Round(time.Millisecond), stderr)
 			checkFrames(t, "testsrc/"+tr, sizes, 50, 320, 240)
 		}
@@ -221,5 +237,6 @@ func TestVM(t *testing.T) {
 			t.Logf("camagent log:\n%s", logs)
 		}
 	})
+	t.Run("v4l2", func(t *testing.T) { testV4L2(t, vm) })
 	t.Logf("%s suite: %v", arch, time.Since(suite).Round(time.Millisecond))
 }
