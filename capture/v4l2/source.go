@@ -19,6 +19,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/camagent/camagent/capture"
 )
 
@@ -561,12 +563,18 @@ func (s *Source) reopen(ctx context.Context) error {
 			return nil
 		}
 		// The camera being absent is expected; a camera that is back but
-		// refuses the mode or a control is worth saying, once.
-		if (errors.Is(err, ErrMode) || errors.Is(err, ErrControl)) && err.Error() != lastErr {
+		// unusable (another mode, a control refused, busy) is worth
+		// saying, once for each different reason.
+		if !absent(err) && err.Error() != lastErr {
 			s.log.Warn("camera is back but unusable; still retrying", "device", s.cfg.Device, "err", err)
 		}
 		lastErr = err.Error()
 	}
+}
+
+// absent reports whether err means the device node is not there (yet).
+func absent(err error) bool {
+	return errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENODEV) || errors.Is(err, unix.ENXIO)
 }
 
 func (s *Source) sleep(ctx context.Context, d time.Duration) error {

@@ -482,3 +482,32 @@ func TestStalledCameraIsReopened(t *testing.T) {
 		t.Fatalf("stats %+v, log:\n%s", s.Stats(), r.log())
 	}
 }
+
+// A camera that is back but busy is said once; an absent one not at all.
+func TestReopenLogsOnlyNews(t *testing.T) {
+	r := newRig(t, vividCatalog())
+	s, err := Open(r.config(640, 480, 25))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	next(t, s).Release()
+	attempts := 0
+	open := s.cfg.Open
+	s.cfg.Open = func(path string) (Device, error) {
+		attempts++
+		switch {
+		case attempts <= 5:
+			return nil, unix.ENOENT
+		case attempts <= 10:
+			return nil, unix.EBUSY
+		}
+		return open(path)
+	}
+	r.dev(0).Fail(unix.ENODEV)
+	next(t, s).Release()
+	log := r.log()
+	if strings.Count(log, "unusable") != 1 || !strings.Contains(log, "device or resource busy") || strings.Contains(log, "no such file") {
+		t.Fatalf("log:\n%s", log)
+	}
+}
