@@ -13,7 +13,7 @@ import (
 // picture (the test pattern is flat and compresses to little at any quality).
 func textured(w, h, i int) *capture.Frame {
 	b := make([]byte, 2*w*h)
-	x := uint32(2463534242 + i)
+	x := 2463534242 + uint32(i)
 	for k := range b {
 		x ^= x << 13
 		x ^= x >> 17
