@@ -199,7 +199,7 @@ func (a *Adapter) Step() Decision {
 	d := a.ctl.Update(a.cfg.Now(), a.in)
 	if d.Changed {
 		a.apply(d.Settings)
-		a.log.Info("adapt step", "level", fmt.Sprintf("%.3f", d.Level), "settings", d.Settings.String(),
+		a.log.Info("adapt step", "adapt_level", fmt.Sprintf("%.3f", d.Level), "settings", d.Settings.String(),
 			"fps", d.Settings.FPS, "quality", d.Settings.Quality, "bitrate", d.Settings.Bitrate, "reason", d.Reason)
 	}
 	seen := map[string]bool{}
@@ -215,7 +215,7 @@ func (a *Adapter) Step() Decision {
 		a.thin[s.Session] = s.Thin
 		a.sessions.SetThinning(s.Session, stream.Thinning{KeepOneIn: s.Thin.KeepOneIn, KeyframesOnly: s.Thin.KeyframesOnly})
 		a.log.Info("adapt thinning", "session", s.Session, "keep_one_in", s.Thin.KeepOneIn,
-			"keyframes_only", s.Thin.KeyframesOnly, "level", fmt.Sprintf("%.3f", s.Level), "reason", s.Reason)
+			"keyframes_only", s.Thin.KeyframesOnly, "adapt_level", fmt.Sprintf("%.3f", s.Level), "reason", s.Reason)
 	}
 	for id := range a.thin {
 		if !seen[id] {

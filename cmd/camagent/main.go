@@ -19,7 +19,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/camagent/camagent/pipeline"
-	"github.com/camagent/camagent/rtcpctl"
 	"github.com/camagent/camagent/stream"
 	"github.com/camagent/camagent/stream/rtsp"
 )
@@ -78,7 +77,10 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	feedback := rtcpctl.NewRecorder(enc.forceKeyframe)
+	feedback, err := newAdaptation(cfg, enc, mode, log)
+	if err != nil {
+		return err
+	}
 
 	var auth *rtsp.Authenticator
 	if cfg.RTSPUser != "" {
@@ -131,6 +133,7 @@ func run(args []string) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Run(ctx) })
 	g.Go(func() error { return p.Run(ctx) })
+	g.Go(func() error { return feedback.run(ctx, srv) })
 	if sd != nil {
 		g.Go(func() error { return sd.Run(ctx) })
 	}
