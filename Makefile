@@ -28,7 +28,7 @@ build:
 run: build
 	./$(BIN)
 
-test: test-deps vet unit fuzz $(TEST_EXTRA)
+test: test-deps vet unit interop fuzz $(TEST_EXTRA)
 
 test-deps:
 	bash scripts/test-deps.sh
@@ -37,10 +37,16 @@ vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: the files above need formatting"; exit 1; }
 
-# Unit and interop tests (the interop tests drive ffmpeg, ffprobe, GStreamer
-# and the gortsplib client against the real binary).
+# Unit tests of every package but interop, with the race detector.
 unit:
-	$(GO) test -race -count=1 -parallel 12 -timeout 20m ./...
+	$(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v /interop$$)
+
+# Interop tests: real clients (ffmpeg, ffprobe, GStreamer, the gortsplib
+# client) against the real binary, built with the race detector. They run on
+# their own, after the unit tests, so the clients are not starved of CPU, and
+# with -parallel 12 so ten viewers can watch at once.
+interop:
+	$(GO) test -race -count=1 -parallel 12 -timeout 20m ./interop
 
 # Fuzz smoke runs: each target for a short while. The wire parsers that face
 # the network get FUZZTIME, the rest SMOKE_FUZZTIME.

@@ -17,7 +17,7 @@ func gstDecode(t *testing.T, url, codec, protocol string, n int, extra ...string
 	if codec == "mjpeg" {
 		depay = []string{"rtpjpegdepay", "!", "jpegdec"}
 	}
-	args := []string{"-q", "rtspsrc", "location=" + url, "protocols=" + protocol, "latency=200"}
+	args := []string{"-q", "rtspsrc", "location=" + url, "protocols=" + protocol, "latency=1000"}
 	args = append(args, extra...)
 	args = append(args, "!")
 	args = append(args, depay...)
