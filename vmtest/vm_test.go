@@ -230,7 +230,7 @@ func TestVM(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Logf("testsrc over %s: %d frames in %v; ffmpeg said %q", tr, len(sizes), time.Since(start).Round(time.Millisecond), stderr)
-			checkFrames(t, "testsrc/"+tr, sizes, 50, 320, 240)
+			checkFrames(t, "testsrc/"+tr, sizes, 40, 320, 240)
 		}
 		logs := stopAgent(t, vm)
 		if t.Failed() {
