@@ -6,7 +6,7 @@
 
 .PHONY: openh264-deps test-openh264 build-openh264 bench-encoders
 
-OPENH264_PKGS := ./encode/openh264
+OPENH264_PKGS := ./encode/openh264 ./encode/choose
 
 openh264-deps:
 	bash scripts/openh264-deps.sh
