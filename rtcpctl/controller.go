@@ -30,9 +30,9 @@ const (
 	// ReceivedHeadroom: on heavy loss the level is also cut to this share
 	// of what the viewer received, (1 - loss) of what it was served.
 	ReceivedHeadroom = 0.95
-	// OveruseCut is the step for a standing queue without heavy loss: RTT
-	// DelayOveruse above the viewer's least RTT, or (TCP) a send backlog
-	// over BacklogHigh.
+	// OveruseCut is the step for a standing queue without heavy loss: a
+	// smoothed RTT DelayOveruse above the viewer's least RTT in two samples
+	// running, or (TCP) a send backlog over BacklogHigh.
 	OveruseCut   = 0.9
 	DelayOveruse = 150 * time.Millisecond
 	// BacklogInterval is the sample period of a TCP viewer's send backlog.
@@ -153,6 +153,8 @@ type sessionState struct {
 	// RTCP
 	reports int
 	lossSum float64
+	rttSeen int // Reports when the RTT was last taken in
+	overRun int // consecutive samples with the RTT over its least + DelayOveruse
 	rttMin  time.Duration
 	rtt     time.Duration
 	jitter  time.Duration
@@ -304,7 +306,8 @@ func (c *Controller) served(st *sessionState) float64 {
 func (c *Controller) observe(st *sessionState, now time.Time, o *Observation) {
 	st.jitter = o.Jitter
 	st.backlog = o.BacklogBytes
-	if o.RTT > 0 && o.Reports != st.reports {
+	if o.RTT > 0 && o.Reports != st.rttSeen {
+		st.rttSeen = o.Reports
 		if st.rttMin == 0 || o.RTT < st.rttMin {
 			st.rttMin = o.RTT
 		}
@@ -328,14 +331,20 @@ func (c *Controller) observe(st *sessionState, now time.Time, o *Observation) {
 		n := o.Reports - st.reports
 		loss := (o.LossSum - st.lossSum) / float64(n)
 		st.reports, st.lossSum = o.Reports, o.LossSum
-		smp = sample{loss: math.Min(1, math.Max(0, loss)),
-			overuse: st.rtt > 0 && st.rtt > st.rttMin+DelayOveruse}
+		if st.rtt > 0 && st.rtt > st.rttMin+DelayOveruse {
+			st.overRun++
+		} else {
+			st.overRun = 0
+		}
+		// One high RTT can be a receiver that was late to answer (a busy
+		// CPU); a queue that stands shows in two reports running.
+		smp = sample{loss: math.Min(1, math.Max(0, loss)), overuse: st.overRun >= 2}
 		smp.what = fmt.Sprintf("loss %.1f%%", 100*smp.loss)
 		if n > 1 {
 			smp.what += fmt.Sprintf(" (mean of %d reports)", n)
 		}
 		if smp.overuse {
-			smp.what += fmt.Sprintf(", RTT %v over its least %v", st.rtt.Round(time.Millisecond), st.rttMin.Round(time.Millisecond))
+			smp.what += fmt.Sprintf(", RTT %v, its least %v", st.rtt.Round(time.Millisecond), st.rttMin.Round(time.Millisecond))
 		}
 	}
 	st.lastLoss = smp.loss
