@@ -23,3 +23,9 @@ bench-encoders: openh264-deps
 	$(GO) test -tags openh264 -run '^$$' -bench . -benchmem ./encode/...
 
 TEST_EXTRA += test-openh264
+
+# The OpenH264 tests for arm64 against Debian's arm64 library under
+# user-mode QEMU (not part of make test: it downloads the arm64 packages).
+.PHONY: test-openh264-arm64
+test-openh264-arm64:
+	bash scripts/openh264-arm64.sh
