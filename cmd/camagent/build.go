@@ -12,9 +12,7 @@ import (
 	"github.com/camagent/camagent/capture/testsrc"
 	"github.com/camagent/camagent/capture/v4l2"
 	"github.com/camagent/camagent/encode"
-	"github.com/camagent/camagent/encode/h264sw"
-	"github.com/camagent/camagent/encode/jpegsw"
-	"github.com/camagent/camagent/encode/passthrough"
+	"github.com/camagent/camagent/encode/choose"
 	"github.com/camagent/camagent/stream/rtpjpeg"
 )
 
@@ -122,31 +120,14 @@ func newEncoder(cfg Config, m capture.Mode, log *slog.Logger) (encoder, error) {
 			return encoder{}, fmt.Errorf("invalid mode %dx%d for CAMAGENT_CODEC=mjpeg (%w): choose a smaller CAMAGENT_WIDTH/CAMAGENT_HEIGHT, or CAMAGENT_CODEC=h264", m.Width, m.Height, err)
 		}
 	}
-	var (
-		e   encode.Encoder
-		err error
-		why string
-	)
-	switch {
-	case m.Format == capture.H264:
-		e, why = passthrough.NewH264(), "the source gives H.264"
-	case m.Format == capture.MJPG || m.Format == capture.JPEG:
-		e, why = passthrough.NewMJPEG(), "the source gives JPEG"
-	case codec == encode.MJPEG:
-		e, err = jpegsw.New(jpegsw.Config{Width: m.Width, Height: m.Height, Quality: cfg.JPEGQuality})
-		why = "raw frames, pure-Go JPEG"
-	default:
-		gop := cfg.GOP
-		if gop == 0 {
-			gop = 2 * m.FPS
-		}
-		e, err = h264sw.New(h264sw.Config{Width: m.Width, Height: m.Height, FPS: m.FPS, GOP: gop})
-		why = "raw frames, pure-Go H.264 (lossless intra + skip: high bitrate, no CPU-heavy search)"
-	}
+	e, choice, err := choose.Choose(choose.Request{
+		Encoder: cfg.Encoder, Codec: codec, Mode: m,
+		JPEGQuality: cfg.JPEGQuality, GOP: cfg.GOP, Bitrate: cfg.Bitrate,
+	})
 	if err != nil {
-		return encoder{}, err
+		return encoder{}, fmt.Errorf("CAMAGENT_ENCODER=%s: %w", cfg.Encoder, err)
 	}
-	log.Info("encoder chosen", "codec", codec.String(), "why", why)
+	log.Info("encoder chosen", "encoder", choice.Name, "codec", codec.String(), "knobs", choice.Knobs.String(), "why", choice.Reason)
 	return encoder{Encoder: e, codec: codec}, nil
 }
 

@@ -14,6 +14,8 @@ import (
 
 	"github.com/kelseyhightower/envconfig"
 
+	"github.com/camagent/camagent/encode/choose"
+
 	"github.com/camagent/camagent/capture"
 	"github.com/camagent/camagent/capture/v4l2"
 )
@@ -34,8 +36,10 @@ type Config struct {
 	V4L2Controls string `envconfig:"V4L2_CONTROLS" flag:"v4l2-controls" desc:"camera controls to set, e.g. brightness=128,auto_exposure=1 (names as v4l2-ctl -l prints them)"`
 	ListDevices  bool   `envconfig:"LIST_DEVICES" flag:"list-devices" desc:"list every V4L2 device with its formats, sizes and frame rates, then exit"`
 
-	JPEGQuality int `envconfig:"JPEG_QUALITY" flag:"jpeg-quality" default:"80" desc:"software JPEG quality, 1-100"`
-	GOP         int `envconfig:"GOP" flag:"gop" default:"0" desc:"software H.264 frames between keyframes; 0 = 2 s worth"`
+	Encoder     string `envconfig:"ENCODER" flag:"encoder" default:"auto" desc:"encoder: auto, passthrough, m2m, openh264, jpeg or h264sw (auto: the camera's own codec, else hardware, else software)"`
+	Bitrate     int    `envconfig:"BITRATE" flag:"bitrate" default:"0" desc:"H.264 target bits per second for encoders with rate control (openh264, m2m); 0 = a default for the mode"`
+	JPEGQuality int    `envconfig:"JPEG_QUALITY" flag:"jpeg-quality" default:"80" desc:"software JPEG quality, 1-100"`
+	GOP         int    `envconfig:"GOP" flag:"gop" default:"0" desc:"software H.264 frames between keyframes; 0 = 2 s worth"`
 
 	RTSPAddr       string        `envconfig:"RTSP_ADDR" flag:"rtsp-addr" default:":554" desc:"RTSP listen address"`
 	RTPPort        int           `envconfig:"RTP_PORT" flag:"rtp-port" default:"6970" desc:"UDP port for RTP (even; RTCP is the next port); 0 = any free pair"`
@@ -130,6 +134,16 @@ func oneOf(env, value string, allowed ...string) error {
 	return settingError{env, value, "one of " + strings.Join(allowed, ", ")}
 }
 
+func inRangeOrZero(env string, value, lo, hi int) error {
+	if value == 0 {
+		return nil
+	}
+	if err := inRange(env, value, lo, hi); err != nil {
+		return settingError{env, strconv.Itoa(value), fmt.Sprintf("0 (automatic) or %d to %d", lo, hi)}
+	}
+	return nil
+}
+
 func inRange(env string, value, lo, hi int) error {
 	if value < lo || value > hi {
 		return settingError{env, strconv.Itoa(value), fmt.Sprintf("%d to %d", lo, hi)}
@@ -140,6 +154,7 @@ func inRange(env string, value, lo, hi int) error {
 func (c *Config) validate() error {
 	c.Source = strings.ToLower(c.Source)
 	c.Codec = strings.ToLower(c.Codec)
+	c.Encoder = strings.ToLower(c.Encoder)
 	c.RTSPAuth = strings.ToLower(c.RTSPAuth)
 	c.LogLevel = strings.ToLower(c.LogLevel)
 	checks := []error{
@@ -148,6 +163,8 @@ func (c *Config) validate() error {
 		inRange("WIDTH", c.Width, 64, 4096),
 		inRange("HEIGHT", c.Height, 64, 2160),
 		inRange("FPS", c.FPS, 1, 120),
+		oneOf("ENCODER", c.Encoder, choose.Names...),
+		inRangeOrZero("BITRATE", c.Bitrate, 16_000, 100_000_000),
 		inRange("JPEG_QUALITY", c.JPEGQuality, 1, 100),
 		inRange("GOP", c.GOP, 0, 3600),
 		inRange("RTP_PORT", c.RTPPort, 0, 65534),
