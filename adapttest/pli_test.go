@@ -33,7 +33,7 @@ func TestPLI(t *testing.T) {
 		"CAMAGENT_MULTICAST_GROUP=", "CAMAGENT_ADAPT=off"}, io.Discard, l.inSrv(agentBin)...)
 	waitLog(t, agent, "RTSP server ready", 20*time.Second)
 	pcapPath := filepath.Join(t.TempDir(), "srv.pcap")
-	dump := start(t, nil, io.Discard, l.inSrv("tcpdump", "-i", l.srvDev, "-s", "128", "-U", "-w", pcapPath, "udp")...)
+	dump := start(t, nil, io.Discard, l.inSrv("tcpdump", "-i", l.srvDev, "-s", "128", "-B", "16384", "-U", "-w", pcapPath, "udp")...)
 	waitLog(t, dump, "listening on", 10*time.Second)
 	cli := start(t, nil, io.Discard, l.inCli("gst-launch-1.0", "-q", "rtspsrc", "location=rtsp://"+l.srvIP+":8554/stream1",
 		"protocols=udp", "latency=200", "!", "rtph264depay", "request-keyframe=true", "!", "avdec_h264", "!", "fakesink")...)

@@ -36,11 +36,12 @@ const (
 	OveruseCut   = 0.9
 	DelayOveruse = 150 * time.Millisecond
 	// BacklogInterval is the sample period of a TCP viewer's send backlog.
-	// BacklogLow is a backlog (in seconds of stream) counted as none;
-	// BacklogHigh a standing queue.
+	// A backlog (in time at the current rate) under BacklogLow counts as
+	// none; from BacklogLow the level holds at least; over BacklogHigh it
+	// is a standing queue.
 	BacklogInterval = time.Second
 	BacklogLow      = 250 * time.Millisecond
-	BacklogHigh     = time.Second
+	BacklogHigh     = 600 * time.Millisecond
 	// MaxThin is the deepest per-session thinning: one frame in MaxThin.
 	MaxThin = 8
 	// rttSmoothing is the weight of a new RTT sample in the smoothed RTT.
@@ -378,6 +379,10 @@ func (c *Controller) backlogSample(st *sessionState, now time.Time, o *Observati
 	loss := 0.0
 	if st.backlogAt >= BacklogLow || dropped > 0 {
 		loss = math.Min(1, math.Max(0, (dropped+grown)/offered))
+	}
+	if st.backlogAt >= BacklogLow {
+		// A queue that is not draining is no reason to climb: hold at least.
+		loss = math.Max(loss, LossLow)
 	}
 	smp := sample{loss: loss, overuse: st.backlogAt > BacklogHigh}
 	smp.what = fmt.Sprintf("backlog %d kB (%v), %.0f%% of the offered bytes not sent", o.BacklogBytes/1000, st.backlogAt.Round(10*time.Millisecond), 100*loss)

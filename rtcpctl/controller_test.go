@@ -191,11 +191,11 @@ func TestTCPBacklogWithoutRTCP(t *testing.T) {
 		{time.Second, nil, map[string]tcpStep{"ff": {sec, 0, 30_000}}, "quality 90, 25 fps | ff 1.000"},      // small: no signal
 		{time.Second, nil, map[string]tcpStep{"ff": {sec, 0, 280_000}}, "quality 60, 25 fps | ff 0.500"},     // half stays queued
 		{time.Second, nil, map[string]tcpStep{"ff": {sec / 2, 0, 400_000}}, "quality 50, 13 fps | ff 0.250"}, // still growing
-		{time.Second, nil, map[string]tcpStep{"ff": {sec / 3, 0, 350_000}}, "quality 50, 12 fps | ff 0.225"}, // draining, still > 1 s
-		{time.Second, nil, map[string]tcpStep{"ff": {sec / 3, 0, 100_000}}, "quality 50, 13 fps | ff 0.243"}, // draining
-		{time.Second, nil, map[string]tcpStep{"ff": {sec / 3, 0, 10_000}}, "quality 50, 13 fps | ff 0.248"},  // clean
-		{time.Second, nil, map[string]tcpStep{"ff": {sec / 3, 0, 10_000}}, "quality 50, 14 fps | ff 0.253"},
-		{time.Second, nil, map[string]tcpStep{"ff": {sec / 3, 160_000, 150_000}}, "quality 50, 7 fps | ff 0.126"}, // queue full: drops
+		{time.Second, nil, map[string]tcpStep{"ff": {sec / 3, 0, 350_000}}, "quality 50, 12 fps | ff 0.225"}, // draining, still > 0.6 s: standing queue
+		{time.Second, nil, map[string]tcpStep{"ff": {sec / 3, 0, 90_000}}, "quality 50, 12 fps | ff 0.225"},  // draining; 0.54 s left: hold
+		{time.Second, nil, map[string]tcpStep{"ff": {sec / 3, 0, 10_000}}, "quality 50, 13 fps | ff 0.243"},  // clean
+		{time.Second, nil, map[string]tcpStep{"ff": {sec / 3, 0, 10_000}}, "quality 50, 13 fps | ff 0.248"},
+		{time.Second, nil, map[string]tcpStep{"ff": {sec / 3, 160_000, 150_000}}, "quality 50, 6 fps | ff 0.124"}, // queue full: drops
 	})
 }
 
