@@ -21,9 +21,9 @@ const (
 	MinStep = time.Second
 	// UpRateFar and UpRateNear are how fast a clean viewer's level climbs,
 	// per second since its last step: 8%/s (GCC's multiplicative increase)
-	// far from where congestion was last seen, 2%/s near it (within ±10%).
+	// far from where congestion was last seen, 1%/s near it (within ±10%).
 	UpRateFar  = 0.08
-	UpRateNear = 0.02
+	UpRateNear = 0.01
 	// MaxUp and MaxCut bound one step.
 	MaxUp  = 1.25
 	MaxCut = 0.5
@@ -339,7 +339,9 @@ func (c *Controller) observe(st *sessionState, now time.Time, o *Observation) {
 		}
 		// One high RTT can be a receiver that was late to answer (a busy
 		// CPU); a queue that stands shows in two reports running.
-		smp = sample{loss: math.Min(1, math.Max(0, loss)), overuse: st.overRun >= 2}
+		// With loss beside it, one is enough: the queue is overflowing.
+		loss = math.Min(1, math.Max(0, loss))
+		smp = sample{loss: loss, overuse: st.overRun >= 2 || (st.overRun == 1 && loss >= LossLow)}
 		smp.what = fmt.Sprintf("loss %.1f%%", 100*smp.loss)
 		if n > 1 {
 			smp.what += fmt.Sprintf(" (mean of %d reports)", n)
