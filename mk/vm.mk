@@ -18,4 +18,6 @@ test-vm: vm-deps
 
 test-vm-arm64: vm-deps-arm64
 	CAMAGENT_VM_ARCH=arm64 $(GO) test $(VM_TEST_FLAGS) ./vmtest
-TEST_EXTRA += test-vm
+# The arm64 run is the Raspberry Pi smoke test: the arm64 binary boots in an
+# arm64 VM and streams vivid to the host.
+TEST_EXTRA += test-vm test-vm-arm64
