@@ -13,6 +13,7 @@ import (
 	"github.com/camagent/camagent/capture/v4l2"
 	"github.com/camagent/camagent/encode"
 	"github.com/camagent/camagent/encode/choose"
+	"github.com/camagent/camagent/encode/m2m"
 	"github.com/camagent/camagent/stream/rtpjpeg"
 )
 
@@ -112,6 +113,10 @@ func (e encoder) parameterSets() (sps, pps []byte) {
 	return nil, nil
 }
 
+// The V4L2 M2M hardware encoder (the Raspberry Pi's bcm2835-codec) is
+// what CAMAGENT_ENCODER=m2m, and auto for raw frames, try first.
+func init() { choose.RegisterM2M(m2m.Finder) }
+
 func newEncoder(cfg Config, m capture.Mode, log *slog.Logger) (encoder, error) {
 	codec := encode.H264
 	if cfg.Codec == "mjpeg" {
@@ -123,6 +128,7 @@ func newEncoder(cfg Config, m capture.Mode, log *slog.Logger) (encoder, error) {
 	e, choice, err := choose.Choose(choose.Request{
 		Encoder: cfg.Encoder, Codec: codec, Mode: m,
 		JPEGQuality: cfg.JPEGQuality, GOP: cfg.GOP, Bitrate: cfg.Bitrate,
+		M2MDevice: cfg.M2MDevice,
 	})
 	if err != nil {
 		return encoder{}, fmt.Errorf("CAMAGENT_ENCODER=%s: %w", cfg.Encoder, err)

@@ -38,6 +38,7 @@ type Config struct {
 
 	Encoder     string `envconfig:"ENCODER" flag:"encoder" default:"auto" desc:"encoder: auto, passthrough, m2m, openh264, jpeg or h264sw (auto: the camera's own codec, else hardware, else software)"`
 	Bitrate     int    `envconfig:"BITRATE" flag:"bitrate" default:"0" desc:"H.264 target bits per second for encoders with rate control (openh264, m2m); 0 = a default for the mode"`
+	M2MDevice   string `envconfig:"M2M_DEVICE" flag:"m2m-device" desc:"V4L2 M2M hardware H.264 encoder node, e.g. /dev/video11; empty = the first one found"`
 	JPEGQuality int    `envconfig:"JPEG_QUALITY" flag:"jpeg-quality" default:"80" desc:"software JPEG quality, 1-100"`
 	GOP         int    `envconfig:"GOP" flag:"gop" default:"0" desc:"software H.264 frames between keyframes; 0 = 2 s worth"`
 
