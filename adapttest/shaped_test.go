@@ -193,6 +193,7 @@ type result struct {
 	stepped      bool
 	recoveredOK  bool
 	cleanNumbers float64 // % of decoded frames whose number reads back
+	frames       int     // decoded in the measured window
 }
 
 var stepRe = regexp.MustCompile(`msg="adapt step".*settings="([^"]*)"`)
@@ -232,8 +233,12 @@ func TestShapedLink(t *testing.T) {
 				rec = r.recovered.Round(time.Second).String()
 			}
 		}
-		fmt.Fprintf(&b, "| %s | %s | %.1f%% | %.1f | %.0f kbit/s | %v / %v | %s | %s |\n", r.client, on, r.decodable, r.fps, r.kbps,
-			r.latency.Round(10*time.Millisecond), r.latencyMax.Round(10*time.Millisecond), step, rec)
+		lat := "- (nothing decoded)"
+		if r.frames > 0 {
+			lat = fmt.Sprintf("%v / %v", r.latency.Round(10*time.Millisecond), r.latencyMax.Round(10*time.Millisecond))
+		}
+		fmt.Fprintf(&b, "| %s | %s | %.1f%% | %.1f | %.0f kbit/s | %s | %s | %s |\n", r.client, on, r.decodable, r.fps, r.kbps,
+			lat, step, rec)
 	}
 	t.Logf("results (%s bottleneck, MJPEG %dx%d@%d quality %d):\n%s", bottleneck, width, height, fps, quality, b.String())
 	if out := os.Getenv("ADAPT_RESULTS"); out != "" {
@@ -343,6 +348,7 @@ func runShaped(t *testing.T, l *link, client string, adapt bool) result {
 		}
 	}
 	res.fps = float64(len(inWin)) / secs
+	res.frames = len(inWin)
 	if len(inWin) > 0 {
 		res.cleanNumbers = 100 * float64(clean) / float64(len(inWin))
 	}
