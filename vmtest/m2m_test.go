@@ -74,6 +74,8 @@ func mean(v []int64) float64 {
 //   - Controls mid-stream take effect: before the switch keyframes come
 //     every 10 frames (GOP 10), after it every 4; with the quality knob
 //     lowered (coarser QP) the P-frames shrink.
+//   - Encode allocates nothing per frame in steady state (the Go
+//     runtime's malloc count around each call, with the real ioctls).
 //   - Teardown leaks nothing: after Close, after three reopen rounds and
 //     after an open/close without frames, the probe's descriptors, its
 //     mappings of /dev/video* and vicodec's module reference count are
@@ -189,6 +191,11 @@ func TestVMM2M(t *testing.T) {
 	}
 	if len(iB) > 0 && !(mean(iB) < mean(iA)) {
 		t.Errorf("I-frames did not shrink after the quality drop: %.0f -> %.0f bytes", mean(iA), mean(iB))
+	}
+
+	// No allocation per frame in steady state, through the real ioctls.
+	if st := by["stats"]; len(st) == 0 || st[0].Int("measured") < 40 || st[0].Int("mallocs") != 0 {
+		t.Errorf("steady-state Encode calls allocated: %v", by["stats"])
 	}
 
 	// Nothing leaks across close and reopen.

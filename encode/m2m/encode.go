@@ -125,11 +125,10 @@ func (e *Encoder) freeOutput() (int, error) {
 // reclaim takes back the Output buffers the driver is done with.
 func (e *Encoder) reclaim() {
 	for len(e.free) < len(e.out) {
-		var b Buffer
-		if err := e.dev.Dequeue(Output, &b); err != nil {
+		if err := e.dev.Dequeue(Output, &e.ob); err != nil {
 			return
 		}
-		e.free = append(e.free, b.Index)
+		e.free = append(e.free, e.ob.Index)
 	}
 }
 

@@ -13,6 +13,7 @@
 //	m2m open device=P knobs=K fds=N refcnt=R maps=M  after New
 //	m2m frame i=I in_ts=NS out_ts=NS seq=S key=0|1 bytes=B us=U
 //	m2m switch at=I gop=G quality=Q                  the controls changed mid-stream
+//	m2m stats frames=F coded=C ... mallocs=A measured=M   heap allocations in M steady-state Encode calls
 //	m2m closed fds=N refcnt=R maps=M                 after Close
 //	m2m baseline fds=N refcnt=R maps=M               before anything was opened
 //	m2m reopen round=K frames=F fds=N refcnt=R maps=M
@@ -24,6 +25,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -78,6 +80,8 @@ func main() {
 
 	data := make([]byte, *w**h*3/2)
 	start := 1000 * time.Millisecond
+	var before, after runtime.MemStats
+	var mallocs, measured uint64
 	for i := range *frames {
 		if i == *at {
 			if err := e.SetGOP(*gop2); err != nil {
@@ -91,9 +95,15 @@ func main() {
 		fill(data, *w, *h, i)
 		ts := start + time.Duration(i)*40*time.Millisecond
 		f := capture.NewFrame(data, ts, uint32(100+i), mode, nil)
+		runtime.ReadMemStats(&before)
 		t0 := time.Now()
 		au, err := e.Encode(f)
 		us := time.Since(t0).Microseconds()
+		runtime.ReadMemStats(&after)
+		if i >= 5 && i != *at {
+			mallocs += after.Mallocs - before.Mallocs
+			measured++
+		}
 		if err != nil {
 			fail("encode frame %d: %v", i, err)
 		}
@@ -115,7 +125,7 @@ func main() {
 	if err := e.Close(); err != nil {
 		fail("close: %v", err)
 	}
-	fmt.Printf("m2m stats frames=%d coded=%d keyframes=%d errors=%d bytes=%d\n", st.Frames, st.Coded, st.Keyframes, st.Errors, st.Bytes)
+	fmt.Printf("m2m stats frames=%d coded=%d keyframes=%d errors=%d bytes=%d mallocs=%d measured=%d\n", st.Frames, st.Coded, st.Keyframes, st.Errors, st.Bytes, mallocs, measured)
 	fmt.Printf("m2m closed %s\n", usage())
 
 	for r := 1; r <= *rounds; r++ {
