@@ -76,6 +76,7 @@ func mean(v []int64) float64 {
 //     lowered (coarser QP) the P-frames shrink.
 //   - Encode allocates nothing per frame in steady state (the Go
 //     runtime's malloc count around each call, with the real ioctls).
+//   - Close drains: V4L2_ENC_CMD_STOP ends with the driver's LAST buffer.
 //   - Teardown leaks nothing: after Close, after three reopen rounds and
 //     after an open/close without frames, the probe's descriptors, its
 //     mappings of /dev/video* and vicodec's module reference count are
@@ -196,6 +197,9 @@ func TestVMM2M(t *testing.T) {
 	// No allocation per frame in steady state, through the real ioctls.
 	if st := by["stats"]; len(st) == 0 || st[0].Int("measured") < 40 || st[0].Int("mallocs") != 0 {
 		t.Errorf("steady-state Encode calls allocated: %v", by["stats"])
+	}
+	if st := by["stats"]; len(st) == 0 || st[0].Fields["drained"] != "1" {
+		t.Errorf("Close's drain (V4L2_ENC_CMD_STOP) did not end with the LAST buffer: %v", by["stats"])
 	}
 
 	// Nothing leaks across close and reopen.

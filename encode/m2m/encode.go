@@ -327,6 +327,7 @@ func (e *Encoder) drain() error {
 		err := e.dev.Dequeue(Capture, &e.cb)
 		switch {
 		case errors.Is(err, ErrLast):
+			e.stats.Drained = true
 			return nil
 		case errors.Is(err, ErrNotReady):
 			if err := e.wait(deadline); err != nil {
@@ -337,6 +338,7 @@ func (e *Encoder) drain() error {
 			return err
 		}
 		if e.cb.Last() {
+			e.stats.Drained = true
 			return nil
 		}
 		if err := e.requeue(e.cb.Index); err != nil {

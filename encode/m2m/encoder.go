@@ -144,6 +144,9 @@ type Stats struct {
 	Dropped   uint64 // frames dropped for the frame-rate knob
 	Errors    uint64 // Capture buffers the driver flagged as failed
 	Bytes     uint64 // coded bytes returned
+	// Drained is set by Close when the driver ended the drain with its
+	// LAST buffer (rather than the wait timing out).
+	Drained bool
 }
 
 // control is one control the encoder may set, found at open.

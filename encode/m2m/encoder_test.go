@@ -107,8 +107,8 @@ func TestSetupOrder(t *testing.T) {
 	if got := d.Calls(); !slices.Equal(got, want) {
 		t.Errorf("calls %q\nwant  %q", got, want)
 	}
-	if closed, clean := d.Closed(); !closed || !clean {
-		t.Errorf("after Close: closed %v, buffers freed and queues stopped %v", closed, clean)
+	if closed, clean := d.Closed(); !closed || !clean || !e.Stats().Drained {
+		t.Errorf("after Close: closed %v, buffers freed and queues stopped %v, drained %v", closed, clean, e.Stats().Drained)
 	}
 	if _, err := e.Encode(frame(capture.YU12, tw, th, 3)); !errors.Is(err, ErrClosed) {
 		t.Errorf("Encode after Close: %v, want ErrClosed", err)

@@ -13,7 +13,9 @@
 //	m2m open device=P knobs=K fds=N refcnt=R maps=M  after New
 //	m2m frame i=I in_ts=NS out_ts=NS seq=S key=0|1 bytes=B us=U
 //	m2m switch at=I gop=G quality=Q                  the controls changed mid-stream
-//	m2m stats frames=F coded=C ... mallocs=A measured=M   heap allocations in M steady-state Encode calls
+//	m2m stats frames=F coded=C ... mallocs=A measured=M drained=0|1
+//	  (heap allocations in M steady-state Encode calls; whether Close's
+//	  drain ended with the driver's LAST buffer)
 //	m2m closed fds=N refcnt=R maps=M                 after Close
 //	m2m baseline fds=N refcnt=R maps=M               before anything was opened
 //	m2m reopen round=K frames=F fds=N refcnt=R maps=M
@@ -121,11 +123,15 @@ func main() {
 		}
 		fmt.Printf("m2m frame i=%d in_ts=%d out_ts=%d seq=%d key=%d bytes=%d us=%d\n", i, ts, au.Timestamp, au.Sequence, key, n, us)
 	}
-	st := e.Stats()
 	if err := e.Close(); err != nil {
 		fail("close: %v", err)
 	}
-	fmt.Printf("m2m stats frames=%d coded=%d keyframes=%d errors=%d bytes=%d mallocs=%d measured=%d\n", st.Frames, st.Coded, st.Keyframes, st.Errors, st.Bytes, mallocs, measured)
+	st := e.Stats()
+	drained := 0
+	if st.Drained {
+		drained = 1
+	}
+	fmt.Printf("m2m stats frames=%d coded=%d keyframes=%d errors=%d bytes=%d mallocs=%d measured=%d drained=%d\n", st.Frames, st.Coded, st.Keyframes, st.Errors, st.Bytes, mallocs, measured, drained)
 	fmt.Printf("m2m closed %s\n", usage())
 
 	for r := 1; r <= *rounds; r++ {
