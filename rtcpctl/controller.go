@@ -21,9 +21,12 @@ const (
 	MinStep = time.Second
 	// UpRateFar and UpRateNear are how fast a clean viewer's level climbs,
 	// per second since its last step: 8%/s (GCC's multiplicative increase)
-	// far from where congestion was last seen, 1%/s near it (within ±10%).
+	// far from where congestion was last seen, 1%/s near it (from 0.9 to
+	// NearBand times that level: the estimate, (1 - loss) of what was
+	// served, runs low when the ladder's cost model does).
 	UpRateFar  = 0.08
 	UpRateNear = 0.01
+	NearBand   = 1.3
 	// MaxUp and MaxCut bound one step.
 	MaxUp  = 1.25
 	MaxCut = 0.5
@@ -418,7 +421,7 @@ func (c *Controller) step(st *sessionState, now time.Time, smp sample) {
 		}
 		base := math.Min(st.level, served*1.5) // no credit far beyond what it was shown
 		rate := UpRateFar
-		if st.congested > 0 && base > 0.9*st.congested && base < 1.1*st.congested {
+		if st.congested > 0 && base > 0.9*st.congested && base < NearBand*st.congested {
 			rate = UpRateNear
 		}
 		f := math.Min(MaxUp, math.Pow(1+rate, dt.Seconds()))
@@ -426,7 +429,7 @@ func (c *Controller) step(st *sessionState, now time.Time, smp sample) {
 		if st.level != old {
 			st.reason = fmt.Sprintf("%s: up ×%.2f", smp.what, st.level/old)
 		}
-		if st.congested > 0 && st.level >= 1.1*st.congested {
+		if st.congested > 0 && st.level >= NearBand*st.congested {
 			st.congested = 0 // probed past it: forget
 		}
 	}

@@ -109,10 +109,13 @@ func TestOnsetOfLossAndRecovery(t *testing.T) {
 		{rr, map[string]float64{"a": 0}, nil, "quality 50, 19 fps | a 0.349"},
 		{rr, map[string]float64{"a": 0}, nil, "quality 50, 20 fps | a 0.367"},
 		{rr, map[string]float64{"a": 0}, nil, "quality 50, 21 fps | a 0.386"},
-		{rr, map[string]float64{"a": 0}, nil, "quality 57, 25 fps | a 0.483"}, // past it: 8%/s, capped at ×1.25
-		{rr, map[string]float64{"a": 0}, nil, "quality 72, 25 fps | a 0.603"},
-		{rr, map[string]float64{"a": 0}, nil, "quality 82, 25 fps | a 0.754"},
-		{rr, map[string]float64{"a": 0}, nil, "quality 88, 25 fps | a 0.942"},
+		{rr, map[string]float64{"a": 0}, nil, "quality 50, 22 fps | a 0.406"},
+		{rr, map[string]float64{"a": 0}, nil, "quality 50, 23 fps | a 0.426"},
+		{rr, map[string]float64{"a": 0}, nil, "quality 50, 25 fps | a 0.448"},
+		{rr, map[string]float64{"a": 0}, nil, "quality 54, 25 fps | a 0.471"},
+		{rr, map[string]float64{"a": 0}, nil, "quality 71, 25 fps | a 0.589"}, // 1.3 times past it: 8%/s, capped at ×1.25
+		{rr, map[string]float64{"a": 0}, nil, "quality 81, 25 fps | a 0.736"},
+		{rr, map[string]float64{"a": 0}, nil, "quality 88, 25 fps | a 0.920"},
 		{rr, map[string]float64{"a": 0}, nil, "quality 90, 25 fps | a 1.000"}, // back at the targets
 	})
 }
