@@ -21,7 +21,7 @@ const (
 	MinStep = time.Second
 	// UpRateFar and UpRateNear are how fast a clean viewer's level climbs,
 	// per second since its last step: 8%/s (GCC's multiplicative increase)
-	// far from where congestion was last seen, 1%/s near it (from 0.9 to
+	// far from where congestion was last seen, 1%/s near it (from 0.75 to
 	// NearBand times that level: the estimate, (1 - loss) of what was
 	// served, runs low when the ladder's cost model does).
 	UpRateFar  = 0.08
@@ -421,7 +421,7 @@ func (c *Controller) step(st *sessionState, now time.Time, smp sample) {
 		}
 		base := math.Min(st.level, served*1.5) // no credit far beyond what it was shown
 		rate := UpRateFar
-		if st.congested > 0 && base > 0.9*st.congested && base < NearBand*st.congested {
+		if st.congested > 0 && base >= 0.75*st.congested && base < NearBand*st.congested {
 			rate = UpRateNear
 		}
 		f := math.Min(MaxUp, math.Pow(1+rate, dt.Seconds()))

@@ -197,9 +197,9 @@ func TestTCPBacklogWithoutRTCP(t *testing.T) {
 		{time.Second, nil, map[string]tcpStep{"ff": {sec / 2, 0, 400_000}}, "quality 50, 13 fps | ff 0.250"}, // still growing
 		{time.Second, nil, map[string]tcpStep{"ff": {sec / 3, 0, 350_000}}, "quality 50, 12 fps | ff 0.225"}, // draining, still > 0.6 s: standing queue
 		{time.Second, nil, map[string]tcpStep{"ff": {sec / 3, 0, 90_000}}, "quality 50, 12 fps | ff 0.225"},  // draining; 0.54 s left: hold
-		{time.Second, nil, map[string]tcpStep{"ff": {sec / 3, 0, 10_000}}, "quality 50, 13 fps | ff 0.243"},  // clean
-		{time.Second, nil, map[string]tcpStep{"ff": {sec / 3, 0, 10_000}}, "quality 50, 13 fps | ff 0.245"},
-		{time.Second, nil, map[string]tcpStep{"ff": {sec / 3, 160_000, 150_000}}, "quality 50, 6 fps | ff 0.123"}, // queue full: drops
+		{time.Second, nil, map[string]tcpStep{"ff": {sec / 3, 0, 10_000}}, "quality 50, 12 fps | ff 0.227"},  // clean
+		{time.Second, nil, map[string]tcpStep{"ff": {sec / 3, 0, 10_000}}, "quality 50, 12 fps | ff 0.230"},
+		{time.Second, nil, map[string]tcpStep{"ff": {sec / 3, 160_000, 150_000}}, "quality 50, 6 fps | ff 0.115"}, // queue full: drops
 	})
 }
 
@@ -236,7 +236,7 @@ func TestPacingRTTAndLeaving(t *testing.T) {
 		{upd(time.Second, 0, 400*time.Millisecond), "875 kbit/s, 25 fps | a 0.438"},
 		// twice running (305 ms): a standing queue.
 		{upd(time.Second, 0, 400*time.Millisecond), "787 kbit/s, 25 fps | a 0.394"},
-		{upd(time.Second, 0, 20*time.Millisecond), "850 kbit/s, 25 fps | a 0.425"},
+		{upd(time.Second, 0, 20*time.Millisecond), "795 kbit/s, 25 fps | a 0.398"},
 	}
 	for i, ch := range checks {
 		if got := summary(ch.d); got != ch.want {
