@@ -2,6 +2,7 @@ package stream
 
 import (
 	"bufio"
+	"context"
 	"net"
 	"strings"
 	"syscall"
@@ -98,21 +99,43 @@ func TestKeyframesOnlyOverTCPHasNoSequenceGaps(t *testing.T) {
 // TestBacklogGrowsWhenTheViewerStopsReading: a TCP viewer that reads
 // nothing shows its backlog in the socket and the queue, then drops.
 func TestBacklogGrowsWhenTheViewerStopsReading(t *testing.T) {
-	ts := startTestServer(t, nil)
+	// Feed the stream by hand with 150 KB keyframes: the test pattern's
+	// frames are too small to fill a socket that the kernel keeps growing.
+	st := newTestStream(t, 8, time.Hour)
+	srv, err := NewServer(Config{Addr: "127.0.0.1:0"}, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- srv.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-ran })
+
 	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
 		return c.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
 	}}
-	c, err := d.Dial("tcp", ts.addr)
+	c, err := d.Dial("tcp", srv.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	rc := &rawClient{t: t, c: c, br: bufio.NewReader(c), url: "rtsp://" + ts.addr + "/stream1"}
+	rc := &rawClient{t: t, c: c, br: bufio.NewReader(c), url: "rtsp://" + srv.Addr().String() + "/stream1"}
 	res := rc.do("SETUP", rc.url+"/trackID=0", "Transport: RTP/AVP/TCP;unicast;interleaved=0-1")
-	id := sessionID(res)
-	rc.c.Write([]byte("PLAY " + rc.url + " RTSP/1.0\r\nCSeq: 9\r\nSession: " + id + "\r\n\r\n"))
-	waitFor(t, func() bool {
-		o := ts.srv.Observe(nil)
+	if res := rc.do("PLAY", rc.url, "Session: "+sessionID(res)); res.code != 200 {
+		t.Fatalf("PLAY: %+v", res)
+	}
+	// From here on the viewer reads nothing.
+	backlogged := func() bool {
+		o := srv.Observe(nil)
 		return len(o) == 1 && o[0].SocketBytes > 0 && o[0].BacklogBytes() > o[0].SocketBytes
-	})
+	}
+	for i := 0; i < 500 && !backlogged(); i++ {
+		if err := st.WriteAccessUnit(h264AU(true, time.Duration(i+1)*40*time.Millisecond, 150_000)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !backlogged() {
+		t.Fatalf("no backlog after 500 frames of 150 KB: %+v", srv.Observe(nil))
+	}
 }
