@@ -188,6 +188,7 @@ type result struct {
 	kbps         float64 // bits on the wire per second
 	latency      time.Duration
 	latencyMax   time.Duration
+	latencyP95   time.Duration
 	stepDown     time.Duration // from shaping to the first step (adapt on)
 	recovered    time.Duration // from unshaping to the targets (adapt on)
 	stepped      bool
@@ -369,7 +370,7 @@ func runShaped(t *testing.T, l *link, client string, adapt bool) result {
 		res.kbps = float64(tcpBytes(pkts, srv, from, to)) * 8 / secs / 1000
 		res.decodable = res.cleanNumbers
 	}
-	res.latency, res.latencyMax = latency(all, t0, t0.Add(warmup), from, to)
+	res.latency, res.latencyP95, res.latencyMax = latency(all, t0, t0.Add(warmup), from, to)
 	t.Logf("%s adapt=%s: decodable %.1f%%, %.1f fps, %.0f kbit/s, latency %v (max %v), numbers clean %.1f%%, step-down %v (%v), recovered %v (%v)",
 		client, onoff, res.decodable, res.fps, res.kbps, res.latency, res.latencyMax, res.cleanNumbers, res.stepDown, res.stepped, res.recovered, res.recoveredOK)
 
@@ -386,8 +387,10 @@ func runShaped(t *testing.T, l *link, client string, adapt bool) result {
 		if res.decodable < 95 {
 			t.Errorf("only %.1f%% of received frames decodable after adapting, want ≥ 95%%", res.decodable)
 		}
-		if res.latencyMax > 1500*time.Millisecond {
-			t.Errorf("latency after adapting reached %v, want it bounded (≤ 1.5 s)", res.latencyMax)
+		// Bounded: 95% of the frames within 1 s of the unshaped delay (one
+		// frame late by a CPU hiccup is not a growing backlog).
+		if res.latencyP95 > time.Second {
+			t.Errorf("latency after adapting: 95th percentile %v (max %v), want ≤ 1 s", res.latencyP95, res.latencyMax)
 		}
 		if res.fps < 3 {
 			t.Errorf("only %.1f fps delivered after adapting", res.fps)
@@ -399,10 +402,10 @@ func runShaped(t *testing.T, l *link, client string, adapt bool) result {
 	return res
 }
 
-// latency is the median and the largest delay, in [from, to), of decoded
+// latency is the median, 95th percentile and largest delay, in [from, to), of decoded
 // frames beyond the least delay seen while unshaped: a frame numbered n was
 // captured n frame intervals after frame 0.
-func latency(frames []decoded, t0, warmEnd, from, to time.Time) (med, most time.Duration) {
+func latency(frames []decoded, t0, warmEnd, from, to time.Time) (med, p95, most time.Duration) {
 	delay := func(f decoded) time.Duration {
 		return f.at.Sub(t0) - time.Duration(f.num)*time.Second/fps
 	}
@@ -419,10 +422,10 @@ func latency(frames []decoded, t0, warmEnd, from, to time.Time) (med, most time.
 		}
 	}
 	if len(ds) == 0 || base == time.Duration(1<<62) {
-		return 0, 0
+		return 0, 0, 0
 	}
 	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-	return ds[len(ds)/2], ds[len(ds)-1]
+	return ds[len(ds)/2], ds[len(ds)*95/100], ds[len(ds)-1]
 }
 
 func waitLog(t *testing.T, p *proc, substr string, timeout time.Duration) {
