@@ -110,7 +110,12 @@ func startAgentWith(t *testing.T, prefix []string, env ...string) *agent {
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
 		"CAMAGENT_SOURCE=testsrc", "CAMAGENT_RTSP_ADDR=" + addr, "CAMAGENT_RTP_PORT=0",
-		"CAMAGENT_WIDTH=320", "CAMAGENT_HEIGHT=240", "CAMAGENT_FPS=25", "CAMAGENT_LOG_LEVEL=debug"}
+		"CAMAGENT_WIDTH=320", "CAMAGENT_HEIGHT=240", "CAMAGENT_FPS=25", "CAMAGENT_LOG_LEVEL=debug",
+		// These tests check that every frame arrives; rate adaptation would
+		// rightly thin frames if a starved CI machine looked like a slow
+		// link. It has its own end-to-end test (adapttest). A test may
+		// override this: the last value of a variable wins.
+		"CAMAGENT_ADAPT=off"}
 	cmd.Env = append(cmd.Env, env...)
 	logs := &syncBuffer{}
 	cmd.Stderr = logs

@@ -14,6 +14,7 @@ import (
 	"github.com/camagent/camagent/encode"
 	"github.com/camagent/camagent/encode/choose"
 	"github.com/camagent/camagent/encode/m2m"
+	"github.com/camagent/camagent/encode/openh264"
 	"github.com/camagent/camagent/stream/rtpjpeg"
 )
 
@@ -91,7 +92,8 @@ func sourceName(src capture.Source) string {
 // encoder is the chosen encode.Encoder plus what the stream needs to know of it.
 type encoder struct {
 	encode.Encoder
-	codec encode.Codec
+	codec   encode.Codec
+	bitrate int // the H.264 target, for encoders with a bitrate knob
 }
 
 func (e encoder) forceKeyframe() {
@@ -125,16 +127,21 @@ func newEncoder(cfg Config, m capture.Mode, log *slog.Logger) (encoder, error) {
 			return encoder{}, fmt.Errorf("invalid mode %dx%d for CAMAGENT_CODEC=mjpeg (%w): choose a smaller CAMAGENT_WIDTH/CAMAGENT_HEIGHT, or CAMAGENT_CODEC=h264", m.Width, m.Height, err)
 		}
 	}
+	// The encoder starts at this bitrate, and rate adaptation climbs back to it.
+	bitrate := cfg.Bitrate
+	if bitrate == 0 {
+		bitrate = openh264.DefaultBitrate(m.Width, m.Height, m.FPS)
+	}
 	e, choice, err := choose.Choose(choose.Request{
 		Encoder: cfg.Encoder, Codec: codec, Mode: m,
-		JPEGQuality: cfg.JPEGQuality, GOP: cfg.GOP, Bitrate: cfg.Bitrate,
+		JPEGQuality: cfg.JPEGQuality, GOP: cfg.GOP, Bitrate: bitrate,
 		M2MDevice: cfg.M2MDevice,
 	})
 	if err != nil {
 		return encoder{}, fmt.Errorf("CAMAGENT_ENCODER=%s: %w", cfg.Encoder, err)
 	}
 	log.Info("encoder chosen", "encoder", choice.Name, "codec", codec.String(), "knobs", choice.Knobs.String(), "why", choice.Reason)
-	return encoder{Encoder: e, codec: codec}, nil
+	return encoder{Encoder: e, codec: codec, bitrate: bitrate}, nil
 }
 
 // streamURLs lists the URLs a viewer can open: one per non-loopback

@@ -56,6 +56,11 @@ type Config struct {
 	RTSPPass string `envconfig:"RTSP_PASS" flag:"rtsp-pass" desc:"password for RTSP_USER"`
 	RTSPAuth string `envconfig:"RTSP_AUTH" flag:"rtsp-auth" default:"digest" desc:"authentication scheme: digest or basic"`
 
+	Adapt           string `envconfig:"ADAPT" flag:"adapt" default:"on" desc:"rate adaptation to the viewers' links: on or off (off keeps fixed settings)"`
+	AdaptMinFPS     int    `envconfig:"ADAPT_MIN_FPS" flag:"adapt-min-fps" default:"5" desc:"lowest frame rate adaptation may choose"`
+	AdaptMinQuality int    `envconfig:"ADAPT_MIN_QUALITY" flag:"adapt-min-quality" default:"40" desc:"lowest JPEG quality adaptation may choose (MJPEG)"`
+	AdaptMinBitrate int    `envconfig:"ADAPT_MIN_BITRATE" flag:"adapt-min-bitrate" default:"300000" desc:"lowest H.264 bitrate adaptation may choose at the full frame rate, in bits/s"`
+
 	LogLevel string `envconfig:"LOG_LEVEL" flag:"log-level" default:"info" desc:"debug, info, warn or error"`
 }
 
@@ -158,6 +163,7 @@ func (c *Config) validate() error {
 	c.Encoder = strings.ToLower(c.Encoder)
 	c.RTSPAuth = strings.ToLower(c.RTSPAuth)
 	c.LogLevel = strings.ToLower(c.LogLevel)
+	c.Adapt = strings.ToLower(c.Adapt)
 	checks := []error{
 		oneOf("SOURCE", c.Source, "auto", "v4l2", "testsrc", "file"),
 		oneOf("CODEC", c.Codec, "h264", "mjpeg"),
@@ -174,6 +180,10 @@ func (c *Config) validate() error {
 		inRange("MULTICAST_TTL", c.MulticastTTL, 1, 255),
 		oneOf("RTSP_AUTH", c.RTSPAuth, "digest", "basic"),
 		oneOf("LOG_LEVEL", c.LogLevel, "debug", "info", "warn", "error"),
+		oneOf("ADAPT", c.Adapt, "on", "off"),
+		inRange("ADAPT_MIN_FPS", c.AdaptMinFPS, 1, 120),
+		inRange("ADAPT_MIN_QUALITY", c.AdaptMinQuality, 1, 100),
+		inRange("ADAPT_MIN_BITRATE", c.AdaptMinBitrate, 10_000, 100_000_000),
 	}
 	for _, err := range checks {
 		if err != nil {
@@ -206,6 +216,9 @@ func (c *Config) validate() error {
 		if c.MulticastPort%2 != 0 || c.MulticastPort < 1024 || c.MulticastPort > 65534 {
 			return settingError{"MULTICAST_PORT", strconv.Itoa(c.MulticastPort), "an even port from 1024 to 65534"}
 		}
+	}
+	if c.Bitrate != 0 && c.AdaptMinBitrate > c.Bitrate {
+		return settingError{"ADAPT_MIN_BITRATE", strconv.Itoa(c.AdaptMinBitrate), fmt.Sprintf("at most CAMAGENT_BITRATE (%d)", c.Bitrate)}
 	}
 	if (c.RTSPUser == "") != (c.RTSPPass == "") {
 		return settingError{"RTSP_PASS", "(hidden)", "to be set together with CAMAGENT_RTSP_USER (both or neither)"}
