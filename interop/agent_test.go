@@ -25,6 +25,10 @@ import (
 
 var agentBin string
 
+// agentTags are the build tags the agent under test is built with; tagged
+// test files add theirs (e.g. openh264).
+var agentTags []string
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "camagent-interop-")
 	if err != nil {
@@ -33,7 +37,7 @@ func TestMain(m *testing.M) {
 	}
 	agentBin = filepath.Join(dir, "camagent")
 	// The race detector watches the agent while real clients use it.
-	build := exec.Command("go", "build", "-race", "-o", agentBin, "../cmd/camagent")
+	build := exec.Command("go", "build", "-race", "-tags", strings.Join(agentTags, ","), "-o", agentBin, "../cmd/camagent")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building camagent:", err)

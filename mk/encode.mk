@@ -13,6 +13,7 @@ openh264-deps:
 
 test-openh264: openh264-deps
 	$(GO) test -race -count=1 -tags openh264 $(OPENH264_PKGS)
+	$(GO) test -count=1 -tags openh264 -run '^TestOpenH264Agent$$' ./interop
 
 build-openh264:
 	CGO_ENABLED=0 $(GO) build -trimpath -tags openh264 -ldflags '$(LDFLAGS)' -o bin/camagent-openh264 ./cmd/camagent
