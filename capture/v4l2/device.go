@@ -11,9 +11,9 @@ import (
 // operations Source needs, in the order it needs them. OpenDevice gives the
 // real one; FakeDevice stands in for it in tests.
 //
-// A Device is used from one goroutine at a time, except that Queue may be
-// called concurrently with Wait (a consumer releasing a frame while Next
-// polls).
+// A Device is used from one goroutine at a time, except that Queue and
+// SetControl may be called concurrently with Wait (a consumer releasing a
+// frame, or an encoder turning a camera codec control, while Next polls).
 type Device interface {
 	// Formats lists the pixel formats the device captures.
 	Formats() ([]FormatDesc, error)

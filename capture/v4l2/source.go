@@ -164,6 +164,7 @@ type Source struct {
 	mode      capture.Mode
 	frameSize int  // bytes of a raw frame; 0 for compressed formats
 	keepAll   bool // hand out every frame in order (H.264)
+	codec     codecControls
 	done      chan struct{}
 
 	nextMu      sync.Mutex // serializes Next; guards the fields below
@@ -175,9 +176,10 @@ type Source struct {
 	goneAt      time.Duration
 	dq, cand    Buffer
 
-	mu     sync.Mutex // guards sess, closed and every session's state
-	sess   *session
-	closed bool
+	mu        sync.Mutex // guards sess, closed, codecVals and every session's state
+	sess      *session
+	closed    bool
+	codecVals []codecValue // codec controls set, to set again after a reopen
 
 	frames, driverDrops, skipped, reopens atomic.Uint64
 }
@@ -307,6 +309,13 @@ func (s *Source) start(dev Device, first bool) (*session, error) {
 		s.mode = capture.Mode{Format: format, Width: c.Width, Height: c.Height, FPS: fps}
 		s.frameSize = size
 		s.keepAll = format == capture.H264
+		if format.Compressed() {
+			if infos, err := dev.Controls(); err != nil {
+				s.log.Debug("cannot list the controls; assuming no codec controls", "device", c.Device, "err", err)
+			} else {
+				s.codec = findCodecControls(infos)
+			}
+		}
 	}
 	s.lastFrame = c.Now()
 	sess := &session{src: s, dev: dev, slots: make([]slot, len(bufs))}
@@ -557,6 +566,7 @@ func (s *Source) reopen(ctx context.Context) error {
 				return ErrClosed
 			}
 			s.sess = sess
+			s.restoreCodecControls(sess)
 			s.mu.Unlock()
 			s.reopens.Add(1)
 			s.log.Info("camera is back", "device", s.cfg.Device, "gone", (s.cfg.Now() - s.goneAt).Round(time.Millisecond).String())

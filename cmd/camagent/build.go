@@ -15,6 +15,7 @@ import (
 	"github.com/camagent/camagent/encode/choose"
 	"github.com/camagent/camagent/encode/m2m"
 	"github.com/camagent/camagent/encode/openh264"
+	"github.com/camagent/camagent/encode/passthrough"
 	"github.com/camagent/camagent/stream/rtpjpeg"
 )
 
@@ -119,7 +120,8 @@ func (e encoder) parameterSets() (sps, pps []byte) {
 // what CAMAGENT_ENCODER=m2m, and auto for raw frames, try first.
 func init() { choose.RegisterM2M(m2m.Finder) }
 
-func newEncoder(cfg Config, m capture.Mode, log *slog.Logger) (encoder, error) {
+func newEncoder(cfg Config, src capture.Source, log *slog.Logger) (encoder, error) {
+	m := src.Mode()
 	codec := encode.H264
 	if cfg.Codec == "mjpeg" {
 		codec = encode.MJPEG
@@ -135,13 +137,22 @@ func newEncoder(cfg Config, m capture.Mode, log *slog.Logger) (encoder, error) {
 	e, choice, err := choose.Choose(choose.Request{
 		Encoder: cfg.Encoder, Codec: codec, Mode: m,
 		JPEGQuality: cfg.JPEGQuality, GOP: cfg.GOP, Bitrate: bitrate,
-		M2MDevice: cfg.M2MDevice,
+		M2MDevice: cfg.M2MDevice, Camera: cameraControls(src),
 	})
 	if err != nil {
 		return encoder{}, fmt.Errorf("CAMAGENT_ENCODER=%s: %w", cfg.Encoder, err)
 	}
 	log.Info("encoder chosen", "encoder", choice.Name, "codec", codec.String(), "knobs", choice.Knobs.String(), "why", choice.Reason)
 	return encoder{Encoder: e, codec: codec, bitrate: bitrate}, nil
+}
+
+// cameraControls are a camera's own codec controls, which passthrough
+// turns as its knobs; nil for other sources.
+func cameraControls(src capture.Source) passthrough.CameraControls {
+	if s, ok := src.(*v4l2.Source); ok {
+		return s.CodecControls()
+	}
+	return nil
 }
 
 // streamURLs lists the URLs a viewer can open: one per non-loopback

@@ -62,7 +62,7 @@ func run(args []string) error {
 		return err
 	}
 	defer src.Close()
-	enc, err := newEncoder(cfg, src.Mode(), log)
+	enc, err := newEncoder(cfg, src, log)
 	if err != nil {
 		return err
 	}

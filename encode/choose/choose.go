@@ -72,6 +72,11 @@ type Request struct {
 	Bitrate int
 	// M2MDevice is the M2M encoder's device node ("": find it).
 	M2MDevice string
+	// Camera is the camera's own codec controls (v4l2.CodecControls), for
+	// passthrough: the bitrate and keyframe knobs of H.264, the quality
+	// knob of MJPEG, where the camera has them. nil: none. An H.264
+	// camera with a bitrate control starts at Bitrate.
+	Camera passthrough.CameraControls
 }
 
 // Choice says which encoder was chosen, why, and its knobs.
@@ -226,11 +231,7 @@ func (c *Chooser) open(name string, req Request, why string) (encode.Encoder, Ch
 	)
 	switch name {
 	case Passthrough:
-		if req.Codec == encode.H264 {
-			e = passthrough.NewH264()
-		} else {
-			e = passthrough.NewMJPEG()
-		}
+		e, desc = openPassthrough(req)
 	case JPEG:
 		e, err = jpegsw.New(jpegsw.Config{Width: m.Width, Height: m.Height, Quality: req.JPEGQuality})
 	case H264SW:
@@ -263,4 +264,30 @@ func (c *Chooser) open(name string, req Request, why string) (encode.Encoder, Ch
 		ch.Knobs = t.Knobs()
 	}
 	return e, ch, nil
+}
+
+// openPassthrough starts passthrough with the camera's controls, if any,
+// and says which of them it drives.
+func openPassthrough(req Request) (encode.Encoder, string) {
+	if req.Codec == encode.MJPEG {
+		e := passthrough.NewMJPEGWith(req.Camera)
+		if e.Knobs().Has(encode.KnobQuality) {
+			return e, "the camera's JPEG quality control is the quality knob"
+		}
+		return e, ""
+	}
+	e := passthrough.NewH264With(req.Camera)
+	k := e.Knobs()
+	if k == 0 {
+		return e, ""
+	}
+	desc := "the camera's " + k.String() + " controls are the knobs"
+	if k.Has(encode.KnobBitrate) && req.Bitrate > 0 {
+		if err := e.SetBitrate(req.Bitrate); err != nil {
+			desc += fmt.Sprintf("; setting its bitrate to %d kbit/s failed: %v", req.Bitrate/1000, err)
+		} else {
+			desc += fmt.Sprintf("; its bitrate starts at %d kbit/s", req.Bitrate/1000)
+		}
+	}
+	return e, desc
 }

@@ -46,9 +46,10 @@ type SPSInfo struct {
 // unit. Only one PPS is cached: a stream that switches between several PPS
 // ids keeps working only if it repeats them itself.
 //
-// It has no knobs: the camera or file decides bitrate, GOP and quality, and
-// dropping a frame would break the pictures that refer to it. (A UVC
-// camera's H.264 controls may be wired in later.)
+// Its knobs are the camera's (NewH264With): the bitrate and keyframe
+// requests, where the camera has those controls. Without them it has none:
+// the camera or file decides bitrate, GOP and quality, and dropping a frame
+// would break the pictures that refer to it.
 //
 // Encode is for one goroutine. ParameterSets, SPSInfo and Dropped may be
 // called from any goroutine.
@@ -63,6 +64,8 @@ type H264 struct {
 	pps     []byte
 	info    SPSInfo
 	infoErr error
+
+	cam cameraKnobs // fixed at construction
 }
 
 var (
@@ -72,8 +75,14 @@ var (
 )
 
 // NewH264 returns an H.264 passthrough encoder.
-func NewH264() *H264 {
-	return &H264{au: encode.AccessUnit{Codec: encode.H264}}
+func NewH264() *H264 { return NewH264With(nil) }
+
+// NewH264With returns an H.264 passthrough encoder whose bitrate and
+// keyframe knobs are the camera's controls, where cam has them (nil: none).
+func NewH264With(cam CameraControls) *H264 {
+	e := &H264{au: encode.AccessUnit{Codec: encode.H264}, cam: newCameraKnobs(cam)}
+	e.cam.knobs &^= encode.KnobQuality
+	return e
 }
 
 // NAL unit types handled here (H.264 Table 7-1).
@@ -217,15 +226,17 @@ func (e *H264) SPSInfo() (SPSInfo, error) {
 // known SPS and PPS.
 func (e *H264) Dropped() uint64 { return e.dropped.Load() }
 
-// ForceKeyframe does nothing: a file or a camera that encodes decides its
-// own GOP. (A UVC camera's IDR request control may be wired here later.)
-func (e *H264) ForceKeyframe() {}
+// ForceKeyframe presses the camera's FORCE_KEY_FRAME control when it has
+// one; otherwise it does nothing: a file or a camera that encodes decides
+// its own GOP.
+func (e *H264) ForceKeyframe() { e.cam.forceKeyframe() }
 
-// Knobs reports none.
-func (e *H264) Knobs() encode.Knob { return 0 }
+// Knobs reports the camera's bitrate and keyframe controls, if any.
+func (e *H264) Knobs() encode.Knob { return e.cam.knobs }
 
-// SetBitrate returns encode.ErrNoKnob.
-func (e *H264) SetBitrate(int) error { return encode.ErrNoKnob }
+// SetBitrate sets the camera's bitrate control (clamped to its range);
+// encode.ErrNoKnob without one.
+func (e *H264) SetBitrate(bps int) error { return e.cam.setBitrate(bps) }
 
 // SetFramerate returns encode.ErrNoKnob: dropping a frame would break the
 // pictures predicted from it.

@@ -17,9 +17,13 @@ import (
 // capture timestamps) to keep the rate at or below the target, which is
 // harmless since every JPEG stands alone. Encode is for one goroutine;
 // SetFramerate may be called from any.
+//
+// With a camera's JPEG quality control (NewMJPEGWith), quality is a knob
+// too, and the camera re-encodes at the quality asked for.
 type MJPEG struct {
 	au  encode.AccessUnit
 	dec encode.Decimator
+	cam cameraKnobs // fixed at construction
 }
 
 var (
@@ -29,8 +33,14 @@ var (
 )
 
 // NewMJPEG returns an MJPEG passthrough encoder.
-func NewMJPEG() *MJPEG {
-	return &MJPEG{au: encode.AccessUnit{Codec: encode.MJPEG, Keyframe: true}}
+func NewMJPEG() *MJPEG { return NewMJPEGWith(nil) }
+
+// NewMJPEGWith returns an MJPEG passthrough encoder whose quality knob is
+// the camera's JPEG quality control, where cam has one (nil: none).
+func NewMJPEGWith(cam CameraControls) *MJPEG {
+	e := &MJPEG{au: encode.AccessUnit{Codec: encode.MJPEG, Keyframe: true}, cam: newCameraKnobs(cam)}
+	e.cam.knobs &= encode.KnobQuality // every JPEG is a keyframe; bitrate is not the camera's to set here
+	return e
 }
 
 // Encode returns an access unit whose JPEG aliases f.Data, or (nil, nil)
@@ -105,15 +115,16 @@ func checkJPEG(b []byte) ([]byte, error) {
 // ForceKeyframe does nothing: every JPEG is a keyframe.
 func (e *MJPEG) ForceKeyframe() {}
 
-// Knobs reports the frame rate only: the camera's own JPEG quality control
-// is not wired here.
-func (e *MJPEG) Knobs() encode.Knob { return encode.KnobFramerate }
+// Knobs reports the frame rate, and the quality where the camera has a
+// JPEG quality control.
+func (e *MJPEG) Knobs() encode.Knob { return encode.KnobFramerate | e.cam.knobs }
 
 // SetBitrate returns encode.ErrNoKnob.
 func (e *MJPEG) SetBitrate(int) error { return encode.ErrNoKnob }
 
-// SetQuality returns encode.ErrNoKnob.
-func (e *MJPEG) SetQuality(int) error { return encode.ErrNoKnob }
+// SetQuality sets the camera's JPEG quality control, q from 1 to 100
+// mapped onto its range; encode.ErrNoKnob without one.
+func (e *MJPEG) SetQuality(q int) error { return e.cam.setQuality(q) }
 
 // SetFramerate drops frames from the next one on to keep at most fps
 // frames per second.
