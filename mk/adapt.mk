@@ -11,3 +11,5 @@ adapt-deps:
 # ADAPT_RESULTS names a file to write the results table to.
 test-adapt: adapt-deps
 	CAMAGENT_ADAPT_E2E=1 $(GO) test -count=1 -v -timeout 15m -run 'TestShapedLink|TestPLI' ./adapttest/
+
+TEST_EXTRA += test-adapt
