@@ -6,57 +6,30 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
+
+	"github.com/camagent/camagent/encode/annexb"
 )
 
 // What the driver writes into Capture buffers is device data: it is
 // checked, never trusted.
 
-// MaxNALUs bounds the NAL units of one coded buffer.
-const MaxNALUs = 256
+// MaxNALUs bounds the NAL units of one coded buffer (annexb.MaxNALUs).
+const MaxNALUs = annexb.MaxNALUs
 
 var (
-	errNoStartCode = errors.New("m2m: coded buffer does not begin with an Annex-B start code")
-	errTooMany     = fmt.Errorf("m2m: coded buffer holds more than %d NAL units", MaxNALUs)
+	errNoStartCode = fmt.Errorf("m2m: coded buffer does not begin with an Annex-B start code (%w)", annexb.ErrNoStartCode)
+	errTooMany     = fmt.Errorf("m2m: coded buffer holds more than %d NAL units (%w)", MaxNALUs, annexb.ErrTooMany)
 	errFWHT        = errors.New("m2m: bad FWHT frame")
 )
 
-var startCode = []byte{0, 0, 1}
-
-// splitAnnexB appends to dst the NAL units (without start codes, as slices
-// of buf) of the Annex-B bytes in buf, which must begin with zero bytes and
-// a start code. Empty NAL units are skipped and trailing zero bytes are
-// trimmed. It does not allocate once dst has grown to the buffer's NAL unit
-// count.
+// splitAnnexB appends to dst the NAL units of the coded buffer (annexb.Split).
 func splitAnnexB(dst [][]byte, buf []byte) ([][]byte, error) {
-	sc := bytes.Index(buf, startCode)
-	if sc < 0 {
+	dst, err := annexb.Split(dst, buf)
+	switch {
+	case errors.Is(err, annexb.ErrNoStartCode):
 		return dst, errNoStartCode
-	}
-	for _, c := range buf[:sc] {
-		if c != 0 {
-			return dst, errNoStartCode
-		}
-	}
-	n := 0
-	for sc >= 0 {
-		p := sc + 3
-		end := len(buf)
-		sc = -1
-		if i := bytes.Index(buf[p:], startCode); i >= 0 {
-			sc = p + i
-			end = sc
-		}
-		for end > p && buf[end-1] == 0 {
-			end--
-		}
-		if end == p {
-			continue
-		}
-		if n == MaxNALUs {
-			return dst, errTooMany
-		}
-		dst = append(dst, buf[p:end])
-		n++
+	case errors.Is(err, annexb.ErrTooMany):
+		return dst, errTooMany
 	}
 	return dst, nil
 }
