@@ -196,6 +196,9 @@ func parseRange(s string, maxVal int) ([2]int, error) {
 	if err != nil {
 		return [2]int{}, err
 	}
+	if b < a {
+		return [2]int{}, errValue // a range runs low to high
+	}
 	return [2]int{a, b}, nil
 }
 
